@@ -1,0 +1,210 @@
+import QuiverStorage
+
+/// The changes one write transaction has made to one collection and not yet written.
+///
+/// Vector blocks, live bitmaps and postings are buffered and written once at flush (before
+/// any read through the writer, and at commit), so a transaction of many small upserts copies
+/// each touched block once instead of once per record. Keys and records are written at once.
+final class CollectionWriteState {
+    unowned let transaction: WriteTransaction
+    var snapshot: CollectionSnapshot
+    let fieldIndex: [String: Int]
+    /// Block number → the whole block's bytes.
+    private var floatBlocks: [UInt32: [UInt8]] = [:]
+    private var bitBlocks: [UInt32: [UInt8]] = [:]
+    /// Live chunk number → 1,024 words (65,536 rows).
+    private var liveChunks: [UInt32: [UInt64]] = [:]
+    /// Posting key (value prefix · chunk u16) → rows added (true) or removed (false), in the
+    /// order the transaction made the changes (chunk-relative rows).
+    private var postingChanges: [[UInt8]: [(row: UInt16, add: Bool)]] = [:]
+    /// No row below this is free (a hint for row reuse).
+    private var freeSearchStart: UInt32 = 0
+    private var countersDirty = false
+
+    static let liveChunkWords = PostingContainer.chunkRows / 64
+
+    init(transaction: WriteTransaction, snapshot: CollectionSnapshot) {
+        self.transaction = transaction
+        self.snapshot = snapshot
+        self.fieldIndex = snapshot.descriptor.schema.fieldIndex()
+    }
+
+    var descriptor: CollectionDescriptor { snapshot.descriptor }
+    var txn: Transaction { snapshot.txn }
+    var tables: StoreTables { snapshot.tables }
+    var isClean: Bool { floatBlocks.isEmpty && bitBlocks.isEmpty && liveChunks.isEmpty && postingChanges.isEmpty && !countersDirty }
+
+    // MARK: rows
+
+    /// A row for a new record: the lowest free row below the high-water mark (deleted rows are
+    /// reused), else the next new row.
+    func allocateRow() throws -> UInt32 {
+        var counters = snapshot.counters
+        defer { snapshot.counters = counters; countersDirty = true }
+        if counters.liveCount < counters.rowCount {
+            var row = freeSearchStart
+            while row < counters.rowCount {
+                let chunk = row >> 16
+                let words = try liveWords(chunk: chunk)
+                var w = Int(row & 0xFFFF) >> 6
+                let lastWord = min(Self.liveChunkWords, Int((counters.rowCount - (chunk << 16) + 63) >> 6))
+                while w < lastWord {
+                    let free = ~words[w]
+                    if free != 0 {
+                        let candidate = chunk << 16 + UInt32(w * 64 + free.trailingZeroBitCount)
+                        if candidate >= row && candidate < counters.rowCount {
+                            freeSearchStart = candidate + 1
+                            counters.liveCount += 1
+                            return candidate
+                        }
+                    }
+                    w += 1
+                }
+                row = (chunk + 1) << 16
+            }
+        }
+        precondition(counters.rowCount < UInt32.max, "row numbers exhausted")
+        let row = counters.rowCount
+        counters.rowCount += 1
+        counters.liveCount += 1
+        return row
+    }
+
+    private func liveWords(chunk: UInt32) throws -> [UInt64] {
+        if let words = liveChunks[chunk] { return words }
+        var words = [UInt64](repeating: 0, count: Self.liveChunkWords)
+        if let stored = try txn.unsafeGet(tables.live, key: compositeKey(descriptor.id, chunk)) {
+            guard stored.count == Self.liveChunkWords * 8 else {
+                throw QuiverError(.corrupted, "live bitmap of \(stored.count) bytes", collection: descriptor.name)
+            }
+            words.withUnsafeMutableBytes { $0.copyMemory(from: stored) }
+        }
+        liveChunks[chunk] = words
+        return words
+    }
+
+    func setLive(_ row: UInt32, _ live: Bool) throws {
+        let chunk = row >> 16
+        _ = try liveWords(chunk: chunk)
+        let bit = Int(row & 0xFFFF)
+        if live {
+            liveChunks[chunk]![bit >> 6] |= 1 << UInt64(bit & 63)
+        } else {
+            liveChunks[chunk]![bit >> 6] &= ~(1 << UInt64(bit & 63))
+            freeSearchStart = min(freeSearchStart, row)
+        }
+    }
+
+    func markCountersDirty() { countersDirty = true }
+
+    func releaseRow(_ row: UInt32) throws {
+        try setLive(row, false)
+        snapshot.counters.liveCount -= 1
+        countersDirty = true
+    }
+
+    // MARK: blocks
+
+    /// The bytes of `row` in the float or bit blocks, for the caller to overwrite.
+    func withRowBytes(_ row: UInt32, bits: Bool, _ body: (UnsafeMutableRawBufferPointer) -> Void) throws {
+        let block = row >> UInt32(descriptor.blockShift)
+        let stride = bits ? descriptor.bitStride : descriptor.floatStride
+        let blockBytes = stride * descriptor.rowsPerBlock
+        let table = bits ? tables.bitBlocks : tables.floatBlocks
+        if (bits ? bitBlocks[block] : floatBlocks[block]) == nil {
+            var bytes = [UInt8](repeating: 0, count: blockBytes)
+            if let stored = try txn.unsafeGet(table, key: compositeKey(descriptor.id, block)) {
+                guard stored.count == blockBytes else {
+                    throw QuiverError(.corrupted, "vector block \(block) has \(stored.count) bytes, expected \(blockBytes)", collection: descriptor.name)
+                }
+                bytes.withUnsafeMutableBytes { $0.copyMemory(from: stored) }
+            }
+            if bits { bitBlocks[block] = bytes } else { floatBlocks[block] = bytes }
+        }
+        let offset = Int(row & UInt32(descriptor.rowsPerBlock - 1)) * stride
+        if bits {
+            bitBlocks[block]!.withUnsafeMutableBytes { body(UnsafeMutableRawBufferPointer(rebasing: $0[offset..<offset + stride])) }
+        } else {
+            floatBlocks[block]!.withUnsafeMutableBytes { body(UnsafeMutableRawBufferPointer(rebasing: $0[offset..<offset + stride])) }
+        }
+    }
+
+    // MARK: postings
+
+    func addPosting(field: Int, value: MetadataValue, row: UInt32) {
+        forEachPostingKey(field: field, value: value, row: row) { key in
+            postingChanges[key, default: []].append((UInt16(row & 0xFFFF), true))
+        }
+    }
+
+    func removePosting(field: Int, value: MetadataValue, row: UInt32) {
+        forEachPostingKey(field: field, value: value, row: row) { key in
+            postingChanges[key, default: []].append((UInt16(row & 0xFFFF), false))
+        }
+    }
+
+    private func forEachPostingKey(field: Int, value: MetadataValue, row: UInt32, _ body: ([UInt8]) -> Void) {
+        let elements: [MetadataValue]
+        if case .stringList(let list) = value { elements = Set(list).map(MetadataValue.string) } else { elements = [value] }
+        for element in elements {
+            var key = KeyCodec.postingValuePrefix(collection: descriptor.id, field: field, value: element)
+            key.appendBigEndian(UInt16(row >> 16))
+            body(key)
+        }
+    }
+
+    // MARK: flush
+
+    func flush() throws {
+        guard !isClean else { return }
+        let id = descriptor.id
+        try writeBlocks(floatBlocks, table: tables.floatBlocks)
+        try writeBlocks(bitBlocks, table: tables.bitBlocks)
+        floatBlocks.removeAll(keepingCapacity: true)
+        bitBlocks.removeAll(keepingCapacity: true)
+        for (chunk, words) in liveChunks {
+            try words.withUnsafeBytes { try txn.put(tables.live, key: compositeKey(id, chunk), value: $0) }
+        }
+        liveChunks.removeAll(keepingCapacity: true)
+        for (key, changes) in postingChanges {
+            try applyPostingChanges(key: key, changes)
+        }
+        postingChanges.removeAll(keepingCapacity: true)
+        try snapshot.counters.encoded.withUnsafeBytes { try txn.put(tables.counters, key: compositeKey(id, 0), value: $0) }
+        countersDirty = false
+    }
+
+    /// Writes blocks in ascending order, appending (LMDB: `MDB_APPEND`) those past the table's
+    /// last key, which keeps bulk loads fast and pages full.
+    private func writeBlocks(_ blocks: [UInt32: [UInt8]], table: Table) throws {
+        guard !blocks.isEmpty else { return }
+        var lastKey = try txn.withCursor(table) { cursor in try cursor.last().map { $0.key.bigEndianUInt64(at: 0) } } ?? 0
+        for block in blocks.keys.sorted() {
+            let key = compositeKey(descriptor.id, block)
+            let append = key > lastKey
+            try blocks[block]!.withUnsafeBytes { bytes in
+                let target = try txn.unsafeReserve(table, key: key, count: bytes.count, append: append)
+                target.copyMemory(from: bytes)
+            }
+            if append { lastKey = key }
+        }
+    }
+
+    private func applyPostingChanges(key: [UInt8], _ changes: [(row: UInt16, add: Bool)]) throws {
+        var rows = Set<UInt16>()
+        if let stored = try key.withUnsafeBytes({ try txn.unsafeGet(tables.postings, key: $0) }) {
+            do { try PostingContainer.forEachRow(stored) { rows.insert($0) } } catch {
+                throw snapshot.corrupted("posting", error)
+            }
+        }
+        for change in changes {
+            if change.add { rows.insert(change.row) } else { rows.remove(change.row) }
+        }
+        if rows.isEmpty {
+            _ = try key.withUnsafeBytes { try txn.delete(tables.postings, key: $0) }
+        } else {
+            let encoded = PostingContainer.encode(rows.sorted())
+            try key.withUnsafeBytes { k in try encoded.withUnsafeBytes { try txn.put(tables.postings, key: k, value: $0) } }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import QuiverStorage
+import Synchronization
+
+/// A Quiver store: one LMDB environment holding collections of vectors with metadata.
+///
+/// Open it once per process and share it across threads; it is `Sendable`. Reads run in
+/// ``read(_:)`` on a consistent snapshot, writes in ``write(_:)``, one writer at a time,
+/// committed when the closure returns. Several processes may open the same store.
+///
+/// ```swift
+/// let db = try Database(path: "store.quiver")
+/// try db.createCollection("docs", schema: CollectionSchema(
+///     vectors: .float32(dimensions: 3), metric: .cosine,
+///     fields: [FieldDefinition("section", .string)]))
+/// try db.write { tx in
+///     try tx.collection("docs").upsert(key: 1, vector: [0.1, 0.2, 0.3], metadata: ["section": "libs"])
+/// }
+/// let hits = try db.read { tx in
+///     try tx.collection("docs").search([0.1, 0.2, 0.25], k: 10, filter: Field("section") == "libs")
+/// }
+/// ```
+public final class Database: Sendable {
+    let environment: Environment
+    let tables: StoreTables
+    private let descriptorCache = Mutex<[String: (bytes: [UInt8], descriptor: CollectionDescriptor)]>([:])
+
+    /// How a store is opened.
+    public struct Configuration: Sendable {
+        /// Open read-only: writes throw ``QuiverError/Code/readOnly``.
+        public var readOnly = false
+        /// How commits reach the disk; durable by default.
+        public var syncMode = Environment.SyncMode.durable
+        /// The initial size of the memory map in bytes. It grows by itself when full, so
+        /// this only saves a few early remaps.
+        public var initialMapSize = 1 << 30
+        /// Creates the default configuration.
+        public init() {}
+        /// Creates a configuration.
+        public init(readOnly: Bool = false, syncMode: Environment.SyncMode = .durable, initialMapSize: Int = 1 << 30) {
+            self.readOnly = readOnly
+            self.syncMode = syncMode
+            self.initialMapSize = initialMapSize
+        }
+    }
+
+    /// The store's path.
+    public var path: String { environment.path }
+    /// Whether the store was opened read-only.
+    public var isReadOnly: Bool { environment.isReadOnly }
+
+    /// Opens the store at `path`, creating it (unless read-only) when it does not exist.
+    ///
+    /// - Throws: ``QuiverError/Code/unsupportedFormat`` for a file that is not a Quiver store or
+    ///   was written by a newer format; ``QuiverError/Code/corrupted`` for a damaged or
+    ///   truncated file; ``QuiverError/Code/storage`` when LMDB cannot open it.
+    public init(path: String, configuration: Configuration = Configuration()) throws {
+        let existingSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        if configuration.readOnly && existingSize == nil {
+            throw QuiverError(.storage, "no store at \(path)")
+        }
+        var options = Environment.Options()
+        options.readOnly = configuration.readOnly
+        options.syncMode = configuration.syncMode
+        options.mapSize = max(configuration.initialMapSize, (existingSize ?? 0) + (64 << 20))
+        do {
+            environment = try Environment(path: path, options: options)
+        } catch {
+            throw QuiverError(error, collection: nil)
+        }
+        // A data file shorter than the pages LMDB's meta page claims would fault (SIGBUS) when
+        // those pages are read: refuse it here with a clear error.
+        let info = environment.info()
+        if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int,
+           existingSize != nil, size < (info.lastPage + 1) * info.pageSize {
+            throw QuiverError(.corrupted, "store file is truncated: \(size) bytes, its pages need \((info.lastPage + 1) * info.pageSize)")
+        }
+        do {
+            try Self.checkOrInitializeFormat(environment)
+            tables = try StoreTables(environment: environment)
+        } catch let e as StorageError {
+            throw QuiverError(e)
+        }
+    }
+
+    private static func checkOrInitializeFormat(_ environment: Environment) throws {
+        let meta = try environment.table(StoreTables.metaName)
+        if let meta {
+            let version: [UInt8]? = try environment.read { txn in
+                try StoreTables.formatKey.withUnsafeBytes { try txn.unsafeGet(meta, key: $0).map { Array($0) } }
+            }
+            if let version {
+                guard version.count == 4 else { throw QuiverError(.unsupportedFormat, "format record has \(version.count) bytes") }
+                let major = UInt16(version[0]) | UInt16(version[1]) << 8
+                let minor = UInt16(version[2]) | UInt16(version[3]) << 8
+                guard major == FormatVersion.current.major, minor <= FormatVersion.current.minor else {
+                    throw QuiverError(.unsupportedFormat, "store format \(major).\(minor) is not supported by this build (format \(FormatVersion.current)); use a newer Quiver")
+                }
+                return
+            }
+        }
+        guard !environment.isReadOnly else {
+            throw QuiverError(.unsupportedFormat, "not a Quiver store (no format record)")
+        }
+        // A fresh environment: refuse one that already holds other data.
+        let foreign = try environment.writeMainTableCount()
+        if foreign > (meta == nil ? 0 : 1) {
+            throw QuiverError(.unsupportedFormat, "not a Quiver store: the LMDB environment holds other tables")
+        }
+        for name in ["counters", "vectors.f32", "vectors.bits", "live", "keys", "records", "postings"] {
+            _ = try environment.table(name)
+        }
+        guard let meta = try environment.table(StoreTables.metaName) else { return }
+        try environment.write { txn in
+            var v: [UInt8] = []
+            v.appendLittleEndian(FormatVersion.current.major)
+            v.appendLittleEndian(FormatVersion.current.minor)
+            try StoreTables.formatKey.withUnsafeBytes { k in try v.withUnsafeBytes { try txn.put(meta, key: k, value: $0) } }
+        }
+    }
+
+    /// The format version stored in the store.
+    public var formatVersion: FormatVersion { FormatVersion.current }
+
+    /// Runs `body` in a read transaction: a consistent snapshot, never blocked by the writer.
+    ///
+    /// The transaction and everything read through it must not escape `body`.
+    public func read<R>(_ body: (ReadTransaction) throws -> R) throws -> R {
+        try QuiverError.wrapping {
+            try environment.read { txn in try body(ReadTransaction(database: self, txn: txn)) }
+        }
+    }
+
+    /// Runs `body` in the write transaction; commits when it returns, rolls back when it throws.
+    ///
+    /// One writer runs at a time, across threads and processes; others wait. `body` must not
+    /// suspend and may run more than once: when the memory map is full the transaction is
+    /// rolled back, the map grows, and `body` runs again.
+    public func write<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
+        guard !isReadOnly else { throw QuiverError(.readOnly, "the store was opened read-only") }
+        return try QuiverError.wrapping {
+            try environment.write { txn in
+                let tx = WriteTransaction(database: self, txn: txn)
+                let result = try body(tx)
+                try tx.flush()
+                return result
+            }
+        }
+    }
+
+    /// Creates a collection.
+    /// - Throws: ``QuiverError/Code/collectionExists``, ``QuiverError/Code/invalidSchema``.
+    public func createCollection(_ name: String, schema: CollectionSchema) throws {
+        try write { tx in try tx.createCollection(name, schema: schema) }
+    }
+
+    /// Deletes a collection and all its records, vectors and indexes.
+    /// - Throws: ``QuiverError/Code/collectionNotFound``.
+    public func dropCollection(_ name: String) throws {
+        try write { tx in try tx.dropCollection(name) }
+    }
+
+    /// The names of all collections, sorted.
+    public func collectionNames() throws -> [String] {
+        try read { tx in try tx.collectionNames() }
+    }
+
+    /// The schema of a collection.
+    public func schema(of name: String) throws -> CollectionSchema {
+        try read { tx in try tx.collection(name).schema }
+    }
+
+    /// Flushes every commit to disk; needed only with ``Environment/SyncMode/noSync``.
+    public func sync() throws {
+        do { try environment.sync() } catch { throw QuiverError(error) }
+    }
+
+    /// Writes a compacted copy of the store to `path` (LMDB: `mdb_env_copy2` with
+    /// `MDB_CP_COMPACT`), omitting free pages. `path` must not exist.
+    public func compact(to path: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw QuiverError(.invalidArgument, "\(path) exists already")
+        }
+        do { try environment.copyCompacted(to: path) } catch { throw QuiverError(error) }
+    }
+
+    /// Decodes a collection descriptor, reusing the decoded value while its bytes are unchanged.
+    func descriptor(named name: String, bytes: UnsafeRawBufferPointer) throws -> CollectionDescriptor {
+        if let cached = descriptorCache.withLock({ $0[name] }), cached.bytes.elementsEqual(bytes) {
+            return cached.descriptor
+        }
+        let copy = Array(bytes)
+        let descriptor: CollectionDescriptor
+        do {
+            descriptor = try JSONDecoder().decode(CollectionDescriptor.self, from: Data(copy))
+        } catch {
+            throw QuiverError(.corrupted, "collection record does not decode: \(error)", collection: name)
+        }
+        descriptorCache.withLock { $0[name] = (copy, descriptor) }
+        return descriptor
+    }
+}
+
+extension StoreTables {
+    static let formatKey: [UInt8] = Array("format".utf8)
+    static let nextCollectionKey: [UInt8] = Array("next-collection-id".utf8)
+}
+
+extension Environment {
+    /// The number of entries in LMDB's main (unnamed) database: one per named table.
+    func writeMainTableCount() throws -> Int {
+        try read { txn in try txn.mainTableEntryCount() }
+    }
+}

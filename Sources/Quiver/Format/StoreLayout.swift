@@ -1,0 +1,90 @@
+import QuiverStorage
+
+/// The on-disk format version, written at creation and checked at open.
+///
+/// A store whose major version differs from ``current``'s, or whose minor version is newer,
+/// is refused with ``QuiverError/Code/unsupportedFormat``. See `docs/file-format.md`.
+public struct FormatVersion: Sendable, Hashable, CustomStringConvertible {
+    /// Incompatible layout changes bump the major version.
+    public var major: UInt16
+    /// Compatible additions bump the minor version.
+    public var minor: UInt16
+    /// The version this build writes.
+    public static let current = FormatVersion(major: 1, minor: 0)
+    /// `major.minor`.
+    public var description: String { "\(major).\(minor)" }
+}
+
+/// The LMDB tables of a store (docs/file-format.md has one section per table).
+///
+/// Changing a name breaks stores.
+struct StoreTables: Sendable {
+    static let metaName = "meta"
+    /// UTF-8 keys: `format`, `next-collection-id`, `collection/<name>`.
+    let meta: Table
+    /// `collection u32` → counters (row high-water mark, live rows).
+    let counters: Table
+    /// `collection u32 · block u32` → a block of float32 rows.
+    let floatBlocks: Table
+    /// `collection u32 · block u32` → a block of packed-bit rows.
+    let bitBlocks: Table
+    /// `collection u32 · chunk u32` → 8 KiB bitmap of the live rows among 65,536.
+    let live: Table
+    /// `collection u32 · key bytes` → row u32.
+    let keys: Table
+    /// `collection u32 · row u32` → record (key + metadata).
+    let records: Table
+    /// `collection u32 · field u16 · value · chunk u16` → row container.
+    let postings: Table
+
+    /// Names reserved for the indexes of later versions; created empty by no one, listed so
+    /// that nothing else takes them.
+    static let reservedNames = ["hnsw.nodes", "hnsw.links", "hnsw.meta", "pq.codebooks", "pq.codes",
+                                "ivf.lists", "codes.int8", "multivector.tokens", "multivector.docs"]
+
+    init(environment: Environment) throws {
+        func open(_ name: String) throws -> Table {
+            guard let table = try environment.table(name) else {
+                throw QuiverError(.unsupportedFormat, "the store has no table \(quoted(name)); it is not a Quiver store")
+            }
+            return table
+        }
+        meta = try open(Self.metaName)
+        counters = try open("counters")
+        floatBlocks = try open("vectors.f32")
+        bitBlocks = try open("vectors.bits")
+        live = try open("live")
+        keys = try open("keys")
+        records = try open("records")
+        postings = try open("postings")
+    }
+
+    var all: [Table] { [meta, counters, floatBlocks, bitBlocks, live, keys, records, postings] }
+}
+
+/// A big-endian `collection · n` key, as used by every row- and block-addressed table.
+@inline(__always)
+func compositeKey(_ collection: UInt32, _ n: UInt32) -> UInt64 {
+    UInt64(collection) << 32 | UInt64(n)
+}
+
+/// Bytes helpers for little-endian values (every stored value is little-endian).
+extension Array where Element == UInt8 {
+    mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
+        var le = value.littleEndian
+        Swift.withUnsafeBytes(of: &le) { append(contentsOf: $0) }
+    }
+    mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
+        var be = value.bigEndian
+        Swift.withUnsafeBytes(of: &be) { append(contentsOf: $0) }
+    }
+    /// LEB128 unsigned varint.
+    mutating func appendVarint(_ value: Int) {
+        var v = UInt64(value)
+        while v >= 0x80 {
+            append(UInt8(v & 0x7F) | 0x80)
+            v >>= 7
+        }
+        append(UInt8(v))
+    }
+}

@@ -1,0 +1,168 @@
+import CQuiverKernels
+import Dispatch
+import Foundation
+import QuiverKernels
+import QuiverStorage
+
+extension CollectionReader {
+    /// Queries per tile of the batched kernel: each stored row is read once per tile.
+    static let batchTile = 64
+
+    /// Returns, for each query, the `k` nearest records that pass `filter`, by exact scan
+    /// of many queries at once.
+    ///
+    /// Queries are taken in tiles of 64; each tile walks the vector blocks once with a
+    /// register-blocked kernel (a small matrix product per block), so a stored row is read
+    /// from memory once per 64 queries. Tiles are spread over `threads` threads: the blocks
+    /// are resolved in this transaction first, then read in place by every thread.
+    /// Results equal ``search(_:k:filter:options:)`` query by query, for float collections on
+    /// their full vectors; other kinds run query by query.
+    ///
+    /// - Parameters:
+    ///   - queries: the queries, each of the collection's dimensions.
+    ///   - threads: worker threads, at least 1.
+    public func searchBatch(_ queries: [[Float]], k: Int, filter: Filter? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> [[SearchResult]] {
+        let descriptor = snapshot.descriptor
+        let metric = descriptor.schema.metric
+        guard descriptor.schema.vectors.storesFloats, !descriptor.schema.vectors.storesBits else {
+            return try queries.map { try search($0, k: k, filter: filter) }
+        }
+        try checkK(k, SearchOptions())
+        let dimensions = descriptor.dimensions
+        let validator = RecordValidator(descriptor: descriptor, fieldIndex: [:])
+        var flat = [Float](repeating: 0, count: queries.count * dimensions)
+        for (i, query) in queries.enumerated() {
+            try query.withUnsafeBufferPointer { try validator.checkFloats($0, key: nil) }
+            for c in 0..<dimensions { flat[i * dimensions + c] = query[c] }
+            if metric == .cosine {
+                flat.withUnsafeMutableBufferPointer { _ = VectorMath.normalize($0.baseAddress! + i * dimensions, count: dimensions) }
+            }
+        }
+        let rows = try selectedRows(filter)
+        let blocks = try blockPointers(bits: false)
+        let tiles = (queries.count + Self.batchTile - 1) / Self.batchTile
+        var hits = [[(distance: Float, row: UInt32)]](repeating: [], count: queries.count)
+        let rowCount = Int(snapshot.counters.rowCount)
+        let rowsPerBlock = descriptor.rowsPerBlock
+        let stride = descriptor.floatStride
+        let kernel = DistanceKernel.forFloats(metric: metric, prefix: false)
+        try flat.withUnsafeBufferPointer { flatQueries in
+            try hits.withUnsafeMutableBufferPointer { hitsOut in
+                try rows.words.withUnsafeBufferPointer { selected in
+                    // Safety: each tile writes only its own slots of `hitsOut`; the block
+                    // pointers stay valid while this read transaction is open, which is
+                    // until concurrentPerform has returned.
+                    nonisolated(unsafe) let results = hitsOut
+                    nonisolated(unsafe) let words = selected
+                    nonisolated(unsafe) let queryBase = flatQueries.baseAddress!
+                    nonisolated(unsafe) let blockList = blocks
+                    let workers = max(1, min(threads, tiles))
+                    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                        var out = [Float](repeating: 0, count: rowsPerBlock * Self.batchTile)
+                        var tops = [TopK](repeating: TopK(capacity: k), count: Self.batchTile)
+                        var tile = worker
+                        while tile < tiles {
+                            let first = tile * Self.batchTile
+                            let n = min(Self.batchTile, queries.count - first)
+                            for j in 0..<n { tops[j] = TopK(capacity: k) }
+                            for (firstRow, base) in blockList {
+                                let wordStart = firstRow / 64
+                                let wordEnd = min(words.count, wordStart + rowsPerBlock / 64)
+                                var any: UInt64 = 0
+                                for w in wordStart..<wordEnd { any |= words[w] }
+                                if any == 0 { continue }
+                                let blockRows = min(rowsPerBlock, rowCount - firstRow)
+                                out.withUnsafeMutableBufferPointer { o in
+                                    let q = queryBase + first * dimensions
+                                    if kernel == .squaredL2 {
+                                        qv_l2sq_f32_batch(q, n, dimensions, base, stride, blockRows, dimensions, o.baseAddress!)
+                                    } else {
+                                        qv_dot_f32_batch(q, n, dimensions, base, stride, blockRows, dimensions, o.baseAddress!)
+                                    }
+                                    for w in wordStart..<wordEnd {
+                                        var word = words[w]
+                                        while word != 0 {
+                                            let local = (w - wordStart) * 64 + word.trailingZeroBitCount
+                                            word &= word - 1
+                                            let row = UInt32(firstRow + local)
+                                            for j in 0..<n {
+                                                let raw = o[local * n + j]
+                                                let distance: Float
+                                                switch kernel {
+                                                case .negativeDot: distance = -raw
+                                                case .cosineUnit: distance = 1 - raw
+                                                default: distance = raw
+                                                }
+                                                if !tops[j].isFull || distance < tops[j].worstDistance {
+                                                    tops[j].push(distance: distance, row: row)
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            for j in 0..<n { results[first + j] = tops[j].sortedResults() }
+                            tile += workers
+                        }
+                    }
+                }
+            }
+        }
+        return try hits.map { try results($0, includeMetadata: false) }
+    }
+
+    /// The collection's vector blocks as (first row, pointer into the map), in row order.
+    func blockPointers(bits: Bool) throws -> [(firstRow: Int, base: UnsafeRawPointer)] {
+        let descriptor = snapshot.descriptor
+        let stride = bits ? descriptor.bitStride : descriptor.floatStride
+        let blockBytes = stride * descriptor.rowsPerBlock
+        let rowCount = Int(snapshot.counters.rowCount)
+        var out: [(firstRow: Int, base: UnsafeRawPointer)] = []
+        try snapshot.txn.withCursor(bits ? snapshot.tables.bitBlocks : snapshot.tables.floatBlocks) { cursor in
+            var entry = try cursor.seek(compositeKey(snapshot.id, 0))
+            while let e = entry, e.key.count == 8, e.key.bigEndianUInt64(at: 0) >> 32 == UInt64(snapshot.id) {
+                let firstRow = Int(UInt32(truncatingIfNeeded: e.key.bigEndianUInt64(at: 0))) * descriptor.rowsPerBlock
+                guard firstRow < rowCount else { break }
+                guard e.value.count == blockBytes, let base = e.value.baseAddress else {
+                    throw QuiverError(.corrupted, "vector block at row \(firstRow) has \(e.value.count) bytes", collection: name)
+                }
+                out.append((firstRow, base))
+                entry = try cursor.next()
+            }
+        }
+        return out
+    }
+
+    /// Calls `body` with every live record in key order.
+    public func forEachRecord(_ body: (Record) throws -> Void) throws {
+        var prefix: [UInt8] = []
+        prefix.appendBigEndian(snapshot.id)
+        try snapshot.txn.withCursor(snapshot.tables.keys) { cursor in
+            var entry = try prefix.withUnsafeBytes { try cursor.seek($0) }
+            while let e = entry, e.key.starts(with: prefix) {
+                guard e.value.count == 4 else { throw QuiverError(.corrupted, "keys entry of \(e.value.count) bytes", collection: name) }
+                let row = UInt32(littleEndian: e.value.loadUnaligned(as: UInt32.self))
+                try body(try record(row: row))
+                entry = try cursor.next()
+            }
+        }
+    }
+
+    /// Reads every byte of the collection's vector blocks once, `passes` times, and returns
+    /// the best rate in bytes per second: the memory bandwidth an exact scan can reach here.
+    public func measureScanBandwidth(passes: Int = 3) throws -> Double {
+        let blocks = try blockPointers(bits: !snapshot.descriptor.schema.vectors.storesFloats)
+        let descriptor = snapshot.descriptor
+        let blockBytes = (descriptor.schema.vectors.storesFloats ? descriptor.floatStride : descriptor.bitStride) * descriptor.rowsPerBlock
+        var best = 0.0
+        var sink = 0.0
+        for _ in 0..<max(1, passes) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for (_, base) in blocks { sink += qv_read_bandwidth(base, blockBytes) }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if seconds > 0 { best = max(best, Double(blocks.count * blockBytes) / seconds) }
+        }
+        if sink.isNaN { best += 0 }  // keeps `sink` alive
+        return best
+    }
+}

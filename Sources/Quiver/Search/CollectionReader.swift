@@ -1,0 +1,175 @@
+import QuiverKernels
+import QuiverStorage
+
+/// A collection as seen by one transaction: get, count and exact filtered search.
+///
+/// Obtained from ``ReadTransaction/collection(_:)`` or ``CollectionWriter/reader()``.
+public struct CollectionReader {
+    let snapshot: CollectionSnapshot
+
+    /// The collection's name.
+    public var name: String { snapshot.name }
+    /// The collection's schema.
+    public var schema: CollectionSchema { snapshot.descriptor.schema }
+    /// The number of live records.
+    public var count: Int { Int(snapshot.counters.liveCount) }
+    /// The number of rows ever used (live, or deleted and free for reuse).
+    public var rowCount: Int { Int(snapshot.counters.rowCount) }
+
+    /// The record with `key`, or `nil` if there is none.
+    /// - Throws: ``QuiverError/Code/invalidKey`` for a key of the wrong kind.
+    public func get(_ key: RecordKey) throws -> Record? {
+        let validator = RecordValidator(descriptor: snapshot.descriptor, fieldIndex: [:])
+        let keyBytes = try validator.checkKey(key)
+        let keysKey = KeyCodec.keysKey(collection: snapshot.id, key: keyBytes)
+        guard let raw = try keysKey.withUnsafeBytes({ try snapshot.txn.unsafeGet(snapshot.tables.keys, key: $0) }) else { return nil }
+        guard raw.count == 4 else { throw QuiverError(.corrupted, "keys entry of \(raw.count) bytes", collection: name, key: key) }
+        return try record(row: UInt32(littleEndian: raw.loadUnaligned(as: UInt32.self)))
+    }
+
+    /// The record stored in `row`.
+    func record(row: UInt32) throws -> Record {
+        let (key, metadata) = try keyAndMetadata(row: row, includeMetadata: true)
+        let descriptor = snapshot.descriptor
+        var vector: [Float]?
+        if descriptor.floatStride > 0 {
+            let pointer = try BlockReader(snapshot: snapshot, bits: false).row(row)
+            vector = (0..<descriptor.dimensions).map { pointer.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+        }
+        var bits: [UInt8]?
+        if descriptor.bitStride > 0 {
+            let pointer = try BlockReader(snapshot: snapshot, bits: true).row(row)
+            bits = Array(UnsafeRawBufferPointer(start: pointer, count: (descriptor.dimensions + 7) / 8))
+        }
+        return Record(key: key, vector: vector, bits: bits, metadata: metadata ?? [:])
+    }
+
+    func keyAndMetadata(row: UInt32, includeMetadata: Bool) throws -> (RecordKey, [String: MetadataValue]?) {
+        guard let stored = try snapshot.txn.unsafeGet(snapshot.tables.records, key: compositeKey(snapshot.id, row)) else {
+            throw QuiverError(.corrupted, "live row \(row) has no record", collection: name)
+        }
+        let schema = snapshot.descriptor.schema
+        do {
+            if !includeMetadata {
+                return (try KeyCodec.recordKey(try RecordCodec.decodeKey(stored), kind: schema.keyKind), nil)
+            }
+            let decoded = try RecordCodec.decode(stored, fieldTypes: schema.fields.map(\.type))
+            var metadata: [String: MetadataValue] = [:]
+            for (index, value) in decoded.metadata { metadata[schema.fields[index].name] = value }
+            return (try KeyCodec.recordKey(decoded.key, kind: schema.keyKind), metadata)
+        } catch {
+            throw snapshot.corrupted("record of row \(row)", error)
+        }
+    }
+
+    /// The number of live records that pass `filter`, from the secondary indexes alone.
+    public func count(where filter: Filter) throws -> Int {
+        let evaluator = try FilterEvaluator(snapshot: snapshot)
+        return try evaluator.evaluate(try FilterEvaluator.validate(filter, descriptor: snapshot.descriptor)).count
+    }
+
+    /// Returns the `k` records nearest to `query` among those that pass `filter`, nearest
+    /// first, by exact scan.
+    ///
+    /// The filter becomes an exact row set from the secondary indexes; the scan then walks
+    /// the vector blocks in place in the memory map and computes distances only for selected
+    /// rows. For Matryoshka collections ``SearchOptions/prefix`` searches a prefix (and with
+    /// ``SearchOptions/rescore`` rescores `k × oversample` candidates on the full vector);
+    /// for binary collections the query is binarised by sign, and when floats are kept the
+    /// Hamming shortlist is rescored at full precision.
+    ///
+    /// - Parameters:
+    ///   - query: float components: as many as the collection's dimensions.
+    ///   - k: how many results, at least 1.
+    ///   - filter: a filter over filterable fields, or `nil` for all records.
+    /// - Throws: ``QuiverError/Code/dimensionMismatch``, ``QuiverError/Code/invalidVector``,
+    ///   ``QuiverError/Code/invalidFilter``, ``QuiverError/Code/unknownField``,
+    ///   ``QuiverError/Code/typeMismatch``, ``QuiverError/Code/invalidArgument``.
+    /// - Complexity: O(n · dimensions) for n selected rows, reading each selected row once.
+    public func search(_ query: [Float], k: Int, filter: Filter? = nil, options: SearchOptions = SearchOptions()) throws -> [SearchResult] {
+        let descriptor = snapshot.descriptor
+        try checkK(k, options)
+        try query.withUnsafeBufferPointer { q in
+            try RecordValidator(descriptor: descriptor, fieldIndex: [:]).checkFloats(q, key: nil)
+        }
+        let rows = try selectedRows(filter)
+        let scanner = ExactScanner(snapshot: snapshot)
+        let metric = descriptor.schema.metric
+        var full = query
+        if metric == .cosine { _ = full.withUnsafeMutableBufferPointer { VectorMath.normalize($0.baseAddress!, count: $0.count) } }
+        let hits: [(distance: Float, row: UInt32)]
+        switch descriptor.schema.vectors {
+        case .float32:
+            guard options.prefix == nil else { throw QuiverError(.invalidArgument, "prefix search needs a Matryoshka collection", collection: name) }
+            hits = try scanner.scan(query: full, components: descriptor.dimensions, kernel: .forFloats(metric: metric, prefix: false), rows: rows, k: k)
+        case .matryoshka(let dimensions, let prefixes):
+            guard let prefix = options.prefix, prefix != dimensions else {
+                hits = try scanner.scan(query: full, components: dimensions, kernel: .forFloats(metric: metric, prefix: false), rows: rows, k: k)
+                break
+            }
+            guard prefixes.contains(prefix) else {
+                throw QuiverError(.invalidArgument, "prefix \(prefix) is not declared; declared: \(prefixes)", collection: name)
+            }
+            var head = Array(query.prefix(prefix))
+            if metric == .cosine {
+                let norm = head.withUnsafeMutableBufferPointer { VectorMath.normalize($0.baseAddress!, count: $0.count) }
+                guard norm > 0 else { throw QuiverError(.invalidVector, "the query's \(prefix)-prefix is zero", collection: name) }
+            }
+            let kernel = DistanceKernel.forFloats(metric: metric, prefix: true)
+            if options.rescore {
+                let shortlist = try scanner.scan(query: head, components: prefix, kernel: kernel, rows: rows, k: k * options.oversample)
+                hits = try scanner.rescore(shortlist, query: full, kernel: .forFloats(metric: metric, prefix: false), k: k)
+            } else {
+                hits = try scanner.scan(query: head, components: prefix, kernel: kernel, rows: rows, k: k)
+            }
+        case .binary(let dimensions, let keepsFloats):
+            var words = [UInt64](repeating: 0, count: descriptor.bitStride / 8)
+            words.withUnsafeMutableBytes { w in query.withUnsafeBufferPointer { packSignBits($0, into: w) } }
+            if keepsFloats && options.rescore && metric != .hamming {
+                let shortlist = try scanner.scan(query: words, components: words.count, kernel: .hamming, rows: rows, k: k * options.oversample)
+                hits = try scanner.rescore(shortlist, query: full, kernel: .forFloats(metric: metric, prefix: false), k: k)
+            } else {
+                _ = dimensions
+                hits = try scanner.scan(query: words, components: words.count, kernel: .hamming, rows: rows, k: k)
+            }
+        }
+        return try results(hits, includeMetadata: options.includeMetadata)
+    }
+
+    /// Returns the `k` records nearest by Hamming distance to a packed-bit query
+    /// (`numpy.packbits` order), among those that pass `filter`.
+    /// - Throws: ``QuiverError/Code/dimensionMismatch`` when `bits` has the wrong length;
+    ///   ``QuiverError/Code/invalidArgument`` for a collection that is not binary.
+    public func search(bits: [UInt8], k: Int, filter: Filter? = nil, options: SearchOptions = SearchOptions()) throws -> [SearchResult] {
+        let descriptor = snapshot.descriptor
+        guard descriptor.bitStride > 0 else { throw QuiverError(.invalidArgument, "bit queries are for binary collections", collection: name) }
+        try checkK(k, options)
+        try bits.withUnsafeBufferPointer { try RecordValidator(descriptor: descriptor, fieldIndex: [:]).checkBits($0, key: nil) }
+        var words = [UInt64](repeating: 0, count: descriptor.bitStride / 8)
+        words.withUnsafeMutableBytes { w in for (i, b) in bits.enumerated() { w[i] = b } }
+        let rows = try selectedRows(filter)
+        let hits = try ExactScanner(snapshot: snapshot).scan(query: words, components: words.count, kernel: .hamming, rows: rows, k: k)
+        return try results(hits, includeMetadata: options.includeMetadata)
+    }
+
+    func checkK(_ k: Int, _ options: SearchOptions) throws {
+        guard k >= 1, k <= 100_000 else { throw QuiverError(.invalidArgument, "k must be in 1...100000, got \(k)", collection: name) }
+        guard options.oversample >= 1, options.oversample <= 1_000 else {
+            throw QuiverError(.invalidArgument, "oversample must be in 1...1000, got \(options.oversample)", collection: name)
+        }
+    }
+
+    /// The rows a search considers: the live rows, narrowed by the filter.
+    func selectedRows(_ filter: Filter?) throws -> RowSet {
+        let evaluator = try FilterEvaluator(snapshot: snapshot)
+        guard let filter else { return evaluator.live }
+        return try evaluator.evaluate(try FilterEvaluator.validate(filter, descriptor: snapshot.descriptor))
+    }
+
+    func results(_ hits: [(distance: Float, row: UInt32)], includeMetadata: Bool) throws -> [SearchResult] {
+        try hits.map { hit in
+            let (key, metadata) = try keyAndMetadata(row: hit.row, includeMetadata: includeMetadata)
+            return SearchResult(key: key, distance: hit.distance, metadata: metadata)
+        }
+    }
+}

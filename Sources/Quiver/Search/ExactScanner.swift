@@ -1,0 +1,166 @@
+import CQuiverKernels
+import QuiverKernels
+import QuiverStorage
+
+/// How a scan turns kernel output into distances (smaller is closer). Chosen once per search;
+/// the loops never branch on the metric.
+enum DistanceKernel {
+    /// `-q·x`.
+    case negativeDot
+    /// `1 - q·x` for unit vectors.
+    case cosineUnit
+    /// `1 - q·x / |x|` for a unit query prefix against unnormalised stored prefixes.
+    case cosinePrefix
+    /// `|q - x|²`.
+    case squaredL2
+    /// Differing bits.
+    case hamming
+
+    static func forFloats(metric: Metric, prefix: Bool) -> DistanceKernel {
+        switch metric {
+        case .dot: .negativeDot
+        case .cosine: prefix ? .cosinePrefix : .cosineUnit
+        case .l2: .squaredL2
+        case .hamming: preconditionFailure("hamming is for bits")
+        }
+    }
+}
+
+/// The exact scan: a walk over a collection's vector blocks in the memory map, computing
+/// distances in place for the rows a ``RowSet`` selects, keeping the best `k`.
+///
+/// Blocks are read where LMDB maps them (no copy); a block with no selected row is skipped
+/// after a test of its bitmap words; a block with few selected rows computes only those.
+struct ExactScanner {
+    let snapshot: CollectionSnapshot
+    var descriptor: CollectionDescriptor { snapshot.descriptor }
+
+    /// Scans the float or bit plane.
+    /// - Parameters:
+    ///   - query: float components (`components` of them), or packed bits as 64-bit words.
+    ///   - components: how many leading float components take part (a Matryoshka prefix), or
+    ///     the number of 64-bit words for bits.
+    func scan(query: UnsafeRawPointer, components: Int, kernel: DistanceKernel, rows: RowSet, k: Int) throws -> [(distance: Float, row: UInt32)] {
+        let bits = kernel == .hamming
+        let table = bits ? snapshot.tables.bitBlocks : snapshot.tables.floatBlocks
+        let stride = bits ? descriptor.bitStride : descriptor.floatStride
+        let rowsPerBlock = descriptor.rowsPerBlock
+        let blockBytes = stride * rowsPerBlock
+        let rowCount = Int(snapshot.counters.rowCount)
+        let id = snapshot.id
+        var top = TopK(capacity: k)
+        var distances = [Float](repeating: 0, count: rowsPerBlock)
+        var norms = [Float](repeating: 0, count: rowsPerBlock)
+        var counts = [UInt32](repeating: 0, count: rowsPerBlock)
+        try snapshot.txn.withCursor(table) { cursor in
+            var entry = try cursor.seek(compositeKey(id, 0))
+            while let e = entry, e.key.count == 8 {
+                let key = e.key.bigEndianUInt64(at: 0)
+                guard key >> 32 == UInt64(id) else { break }
+                let firstRow = Int(UInt32(truncatingIfNeeded: key)) * rowsPerBlock
+                guard firstRow < rowCount else { break }
+                guard e.value.count == blockBytes, let base = e.value.baseAddress else {
+                    throw QuiverError(.corrupted, "vector block at row \(firstRow) has \(e.value.count) bytes, expected \(blockBytes)", collection: snapshot.name)
+                }
+                let wordStart = firstRow / 64
+                let wordEnd = min(rows.words.count, wordStart + rowsPerBlock / 64)
+                var selected = 0
+                for w in wordStart..<wordEnd { selected += rows.words[w].nonzeroBitCount }
+                if selected > 0 {
+                    let blockRows = min(rowsPerBlock, rowCount - firstRow)
+                    distances.withUnsafeMutableBufferPointer { d in
+                        norms.withUnsafeMutableBufferPointer { n in
+                            counts.withUnsafeMutableBufferPointer { c in
+                                if selected * 4 < blockRows {
+                                    // Few rows: compute just those.
+                                    for w in wordStart..<wordEnd {
+                                        var word = rows.words[w]
+                                        while word != 0 {
+                                            let local = (w - wordStart) * 64 + word.trailingZeroBitCount
+                                            word &= word - 1
+                                            Self.compute(kernel, query, components, base + local * stride, stride, 1, d.baseAddress! + local, n.baseAddress! + local, c.baseAddress! + local)
+                                            top.push(distance: d[local], row: UInt32(firstRow + local))
+                                        }
+                                    }
+                                } else {
+                                    Self.compute(kernel, query, components, base, stride, blockRows, d.baseAddress!, n.baseAddress!, c.baseAddress!)
+                                    for w in wordStart..<wordEnd {
+                                        var word = rows.words[w]
+                                        while word != 0 {
+                                            let local = (w - wordStart) * 64 + word.trailingZeroBitCount
+                                            word &= word - 1
+                                            let distance = d[local]
+                                            if !top.isFull || distance < top.worstDistance {
+                                                top.push(distance: distance, row: UInt32(firstRow + local))
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                entry = try cursor.next()
+            }
+        }
+        return top.sortedResults()
+    }
+
+    /// Distances of `count` rows at `base` into `out` (other buffers are scratch).
+    @inline(__always)
+    static func compute(_ kernel: DistanceKernel, _ query: UnsafeRawPointer, _ components: Int, _ base: UnsafeRawPointer, _ stride: Int, _ count: Int,
+                        _ out: UnsafeMutablePointer<Float>, _ norms: UnsafeMutablePointer<Float>, _ counts: UnsafeMutablePointer<UInt32>) {
+        let q = query.assumingMemoryBound(to: Float.self)
+        switch kernel {
+        case .negativeDot:
+            qv_dot_f32_rows(q, base, stride, count, components, out)
+            for i in 0..<count { out[i] = -out[i] }
+        case .cosineUnit:
+            qv_dot_f32_rows(q, base, stride, count, components, out)
+            for i in 0..<count { out[i] = 1 - out[i] }
+        case .cosinePrefix:
+            qv_dot_norm_f32_rows(q, base, stride, count, components, out, norms)
+            for i in 0..<count {
+                out[i] = norms[i] > 0 ? 1 - out[i] / norms[i].squareRoot() : 1
+            }
+        case .squaredL2:
+            qv_l2sq_f32_rows(q, base, stride, count, components, out)
+        case .hamming:
+            qv_hamming_rows(query.assumingMemoryBound(to: UInt64.self), base, stride, count, components, counts)
+            for i in 0..<count { out[i] = Float(counts[i]) }
+        }
+    }
+
+    /// Full-precision distances of `rows` (a shortlist), from the float blocks.
+    func rescore(_ candidates: [(distance: Float, row: UInt32)], query: UnsafePointer<Float>, kernel: DistanceKernel, k: Int) throws -> [(distance: Float, row: UInt32)] {
+        var top = TopK(capacity: k)
+        let blocks = BlockReader(snapshot: snapshot, bits: false)
+        var distance: Float = 0
+        var norm: Float = 0
+        var count: UInt32 = 0
+        for candidate in candidates {
+            let pointer = try blocks.row(candidate.row)
+            Self.compute(kernel, query, descriptor.dimensions, pointer, descriptor.floatStride, 1, &distance, &norm, &count)
+            top.push(distance: distance, row: candidate.row)
+        }
+        return top.sortedResults()
+    }
+}
+
+/// Random access to rows of one plane: one `mdb_get` per block, in place.
+struct BlockReader {
+    let snapshot: CollectionSnapshot
+    let bits: Bool
+
+    func row(_ row: UInt32) throws -> UnsafeRawPointer {
+        let descriptor = snapshot.descriptor
+        let stride = bits ? descriptor.bitStride : descriptor.floatStride
+        let block = row >> UInt32(descriptor.blockShift)
+        guard let bytes = try snapshot.txn.unsafeGet(bits ? snapshot.tables.bitBlocks : snapshot.tables.floatBlocks, key: compositeKey(snapshot.id, block)),
+              bytes.count == stride * descriptor.rowsPerBlock, let base = bytes.baseAddress
+        else {
+            throw QuiverError(.corrupted, "row \(row) has no vector block", collection: snapshot.name)
+        }
+        return base + Int(row & UInt32(descriptor.rowsPerBlock - 1)) * stride
+    }
+}

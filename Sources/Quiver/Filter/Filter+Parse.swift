@@ -116,12 +116,14 @@ struct FilterParser {
     /// Counts one level of nesting at `token` (a `(` or `not`).
     private mutating func enterNesting() throws(FilterSyntaxError) {
         depth += 1
-        if depth > Filter.maximumDepth {
-            throw error(
-                at: token,
-                "the filter nests deeper than \(Filter.maximumDepth) levels of `(` and `not`"
-            )
-        }
+        if depth > Filter.maximumDepth { throw tooDeep() }
+    }
+
+    private func tooDeep() -> FilterSyntaxError {
+        error(
+            at: token,
+            "the filter nests deeper than \(Filter.maximumDepth) levels of `(` and `not`"
+        )
     }
 
     // MARK: Logic
@@ -158,6 +160,10 @@ struct FilterParser {
         return filter
     }
 
+    // The functions on the recursive path (`parseOr`, `parseAnd`, `parseUnary`,
+    // `parsePrimary`) leave building error messages to other functions, which keeps their stack
+    // frames small: a debug build's frame holds a slot for every temporary in the function.
+
     private mutating func parsePrimary() throws(FilterSyntaxError) -> Filter {
         switch token.kind {
         case .leftParenthesis:
@@ -165,38 +171,40 @@ struct FilterParser {
             try enterNesting()
             try advance()
             let filter = try parseOr()
-            guard token.kind == .rightParenthesis else {
-                let position = lexer.error(at: open.offset, "")
-                throw error(
-                    at: token,
-                    "expected `)` to close the `(` at line \(position.line), column "
-                        + "\(position.column), found \(found)"
-                )
-            }
+            guard token.kind == .rightParenthesis else { throw unclosedParenthesis(open) }
             depth -= 1
             try advance()
             return filter
-        case .keyword(let keyword) where keyword == .true || keyword == .false:
+        case .keyword(.true), .keyword(.false):
             if startsChain() { return try parseChain() }
+            let isTrue = token.kind == .keyword(.true)
             try advance()
-            return keyword == .true ? .all : .not(.all)
+            return isTrue ? .all : .not(.all)
         case .identifier(let field):
             try advance()
             return try parsePredicate(field: field)
         case .string, .integer, .double, .leftBracket, .star:
             return try parseChain()
-        case .keyword(let keyword):
-            throw error(
-                at: token,
-                "expected a field name, `(`, `not`, `true` or `false`, found \(found); "
-                    + "write `` `\(keyword.rawValue)` `` for a field of that name"
-            )
         default:
-            throw error(
-                at: token,
-                "expected a field name, `(`, `not`, `true` or `false`, found \(found)"
-            )
+            throw unexpectedPrimary()
         }
+    }
+
+    private func unclosedParenthesis(_ open: FilterToken) -> FilterSyntaxError {
+        let position = lexer.error(at: open.offset, "")
+        return error(
+            at: token,
+            "expected `)` to close the `(` at line \(position.line), column \(position.column), "
+                + "found \(found)"
+        )
+    }
+
+    private func unexpectedPrimary() -> FilterSyntaxError {
+        var message = "expected a field name, `(`, `not`, `true` or `false`, found \(found)"
+        if case .keyword(let keyword) = token.kind {
+            message += "; write `` `\(keyword.rawValue)` `` for a field of that name"
+        }
+        return error(at: token, message)
     }
 
     /// Whether the `true` or `false` at `token` is a chain's lower bound (`true < flag`).

@@ -123,3 +123,10 @@ public enum RecordCodec {
         return out
     }
 }
+
+extension RecordCodec {
+    /// Encodes as ``decode(_:fieldTypes:)`` expects, for fuzzers and tests that check round trips.
+    public static func encodeForTesting(key: [UInt8], metadata: [(Int, MetadataValue)]) -> [UInt8] {
+        encode(key: key, metadata: metadata)
+    }
+}

@@ -41,7 +41,7 @@ extension CollectionReader {
         let rows = try selectedRows(filter)
         let blocks = try blockPointers(bits: false)
         let tiles = (queries.count + Self.batchTile - 1) / Self.batchTile
-        var hits = [[(distance: Float, row: UInt32)]](repeating: [], count: queries.count)
+        var hits = [[Hit]](repeating: [], count: queries.count)
         let rowCount = Int(snapshot.counters.rowCount)
         let rowsPerBlock = descriptor.rowsPerBlock
         let stride = descriptor.floatStride
@@ -59,12 +59,12 @@ extension CollectionReader {
                     let workers = max(1, min(threads, tiles))
                     DispatchQueue.concurrentPerform(iterations: workers) { worker in
                         var out = [Float](repeating: 0, count: rowsPerBlock * Self.batchTile)
-                        var tops = [TopK](repeating: TopK(capacity: k), count: Self.batchTile)
+                        var tops = [TopK](repeating: TopK(k: k), count: Self.batchTile)
                         var tile = worker
                         while tile < tiles {
                             let first = tile * Self.batchTile
                             let n = min(Self.batchTile, queries.count - first)
-                            for j in 0..<n { tops[j] = TopK(capacity: k) }
+                            for j in 0..<n { tops[j] = TopK(k: k) }
                             for (firstRow, base) in blockList {
                                 let wordStart = firstRow / 64
                                 let wordEnd = min(words.count, wordStart + rowsPerBlock / 64)

@@ -97,7 +97,7 @@ public struct CollectionReader {
         let metric = descriptor.schema.metric
         var full = query
         if metric == .cosine { _ = full.withUnsafeMutableBufferPointer { VectorMath.normalize($0.baseAddress!, count: $0.count) } }
-        let hits: [(distance: Float, row: UInt32)]
+        let hits: [Hit]
         switch descriptor.schema.vectors {
         case .float32:
             guard options.prefix == nil else { throw QuiverError(.invalidArgument, "prefix search needs a Matryoshka collection", collection: name) }
@@ -166,7 +166,7 @@ public struct CollectionReader {
         return try evaluator.evaluate(try FilterEvaluator.validate(filter, descriptor: snapshot.descriptor))
     }
 
-    func results(_ hits: [(distance: Float, row: UInt32)], includeMetadata: Bool) throws -> [SearchResult] {
+    func results(_ hits: [Hit], includeMetadata: Bool) throws -> [SearchResult] {
         try hits.map { hit in
             let (key, metadata) = try keyAndMetadata(row: hit.row, includeMetadata: includeMetadata)
             return SearchResult(key: key, distance: hit.distance, metadata: metadata)

@@ -40,7 +40,7 @@ struct ExactScanner {
     ///   - query: float components (`components` of them), or packed bits as 64-bit words.
     ///   - components: how many leading float components take part (a Matryoshka prefix), or
     ///     the number of 64-bit words for bits.
-    func scan(query: UnsafeRawPointer, components: Int, kernel: DistanceKernel, rows: RowSet, k: Int) throws -> [(distance: Float, row: UInt32)] {
+    func scan(query: UnsafeRawPointer, components: Int, kernel: DistanceKernel, rows: RowSet, k: Int) throws -> [Hit] {
         let bits = kernel == .hamming
         let table = bits ? snapshot.tables.bitBlocks : snapshot.tables.floatBlocks
         let stride = bits ? descriptor.bitStride : descriptor.floatStride
@@ -48,7 +48,7 @@ struct ExactScanner {
         let blockBytes = stride * rowsPerBlock
         let rowCount = Int(snapshot.counters.rowCount)
         let id = snapshot.id
-        var top = TopK(capacity: k)
+        var top = TopK(k: k)
         var distances = [Float](repeating: 0, count: rowsPerBlock)
         var norms = [Float](repeating: 0, count: rowsPerBlock)
         var counts = [UInt32](repeating: 0, count: rowsPerBlock)
@@ -132,8 +132,8 @@ struct ExactScanner {
     }
 
     /// Full-precision distances of `rows` (a shortlist), from the float blocks.
-    func rescore(_ candidates: [(distance: Float, row: UInt32)], query: UnsafePointer<Float>, kernel: DistanceKernel, k: Int) throws -> [(distance: Float, row: UInt32)] {
-        var top = TopK(capacity: k)
+    func rescore(_ candidates: [Hit], query: UnsafePointer<Float>, kernel: DistanceKernel, k: Int) throws -> [Hit] {
+        var top = TopK(k: k)
         let blocks = BlockReader(snapshot: snapshot, bits: false)
         var distance: Float = 0
         var norm: Float = 0

@@ -1,3 +1,5 @@
+import QuiverKernels
+
 /// Settings of one search beyond `k` and the filter.
 public struct SearchOptions: Sendable, Hashable {
     /// For Matryoshka collections: search on this declared prefix size instead of the full
@@ -32,3 +34,6 @@ public struct SearchResult: Sendable, Hashable {
     /// The record's metadata, when ``SearchOptions/includeMetadata`` was set.
     public var metadata: [String: MetadataValue]?
 }
+
+/// A row and its distance, as the scans rank them.
+typealias Hit = TopK.Element

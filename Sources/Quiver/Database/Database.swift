@@ -63,11 +63,7 @@ public final class Database: Sendable {
         options.readOnly = configuration.readOnly
         options.syncMode = configuration.syncMode
         options.mapSize = max(configuration.initialMapSize, (existingSize ?? 0) + (64 << 20))
-        do {
-            environment = try Environment(path: path, options: options)
-        } catch {
-            throw QuiverError(error, collection: nil)
-        }
+        environment = try Self.sharedEnvironment(path: path, options: options)
         // A data file shorter than the pages LMDB's meta page claims would fault (SIGBUS) when
         // those pages are read: refuse it here with a clear error.
         let info = environment.info()
@@ -116,6 +112,36 @@ public final class Database: Sendable {
             v.appendLittleEndian(FormatVersion.current.major)
             v.appendLittleEndian(FormatVersion.current.minor)
             try StoreTables.formatKey.withUnsafeBytes { k in try v.withUnsafeBytes { try txn.put(meta, key: k, value: $0) } }
+        }
+    }
+
+    /// Open environments of this process by file identity: LMDB forbids opening one
+    /// environment twice in a process (closing the second would drop the first's locks), so a
+    /// second `Database` on the same file shares the first's environment.
+    private static let openEnvironments = Mutex<[FileIdentity: WeakEnvironment]>([:])
+
+    private struct FileIdentity: Hashable { var device: UInt64; var inode: UInt64 }
+    private struct WeakEnvironment { weak var environment: Environment? }
+
+    private static func identity(of path: String) -> FileIdentity? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    private static func sharedEnvironment(path: String, options: Environment.Options) throws -> Environment {
+        try openEnvironments.withLock { open in
+            if let id = identity(of: path), let existing = open[id]?.environment {
+                guard existing.isReadOnly == options.readOnly else {
+                    throw QuiverError(.invalidArgument, "\(path) is already open \(existing.isReadOnly ? "read-only" : "writable") in this process")
+                }
+                return existing
+            }
+            let environment: Environment
+            do throws(StorageError) { environment = try Environment(path: path, options: options) } catch { throw QuiverError(error) }
+            if let id = identity(of: path) { open[id] = WeakEnvironment(environment: environment) }
+            open = open.filter { $0.value.environment != nil }
+            return environment
         }
     }
 

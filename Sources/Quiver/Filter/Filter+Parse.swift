@@ -2,7 +2,7 @@ extension Filter {
     /// How deeply parentheses and `not` may nest in filter text.
     ///
     /// Deeper text is rejected rather than parsed, so that no text can exhaust the stack.
-    public static let maximumDepth = 128
+    public static let maximumDepth = 100_000
 
     /// Parses filter text.
     ///
@@ -83,6 +83,7 @@ struct FilterParser {
 
     // MARK: Tokens
 
+    @inline(never)
     private mutating func advance() throws(FilterSyntaxError) {
         token = try lexer.next()
     }
@@ -119,6 +120,7 @@ struct FilterParser {
         if depth > Filter.maximumDepth { throw tooDeep() }
     }
 
+    @inline(never)
     private func tooDeep() -> FilterSyntaxError {
         error(
             at: token,
@@ -128,53 +130,61 @@ struct FilterParser {
 
     // MARK: Logic
 
+    // Nesting recurses through `parseOr` and `parseOperand` only. They keep their stack frames
+    // small (about 400 bytes a level in a release build) by leaving tokens to `advance`, atoms
+    // to `parseAtom` and error messages to other functions, none of them inlined: a frame holds
+    // the locals of everything inlined into it.
+
+    /// Parses `or` and the `and`s inside it in one loop, so one frame serves both levels of
+    /// precedence: operands gather into an `and` until an `or` or the end of the group.
     private mutating func parseOr() throws(FilterSyntaxError) -> Filter {
-        var operands = [try parseAnd()]
-        while token.kind == .keyword(.or) {
+        var orOperands: [Filter] = []
+        var andOperands: [Filter] = []
+        while true {
+            andOperands.append(try parseOperand())
+            if case .keyword(.and) = token.kind {
+                try advance()
+                continue
+            }
+            orOperands.append(andOperands.count == 1 ? andOperands[0] : .and(andOperands))
+            guard case .keyword(.or) = token.kind else { break }
+            andOperands = []
             try advance()
-            operands.append(try parseAnd())
         }
-        return operands.count == 1 ? operands[0] : .or(operands)
+        return orOperands.count == 1 ? orOperands[0] : .or(orOperands)
     }
 
-    private mutating func parseAnd() throws(FilterSyntaxError) -> Filter {
-        var operands = [try parseUnary()]
-        while token.kind == .keyword(.and) {
-            try advance()
-            operands.append(try parseUnary())
-        }
-        return operands.count == 1 ? operands[0] : .and(operands)
-    }
-
-    private mutating func parseUnary() throws(FilterSyntaxError) -> Filter {
-        // A loop, not recursion, so a run of `not`s costs no stack.
+    /// Parses `{"not"} ("(" or ")" | atom)`; a run of `not`s is a loop, not recursion.
+    private mutating func parseOperand() throws(FilterSyntaxError) -> Filter {
         var negations = 0
-        while token.kind == .keyword(.not) {
+        while case .keyword(.not) = token.kind {
             try enterNesting()
             negations += 1
             try advance()
         }
-        var filter = try parsePrimary()
+        var filter: Filter
+        if case .leftParenthesis = token.kind {
+            let openOffset = token.offset
+            try enterNesting()
+            try advance()
+            filter = try parseOr()
+            guard case .rightParenthesis = token.kind else {
+                throw unclosedParenthesis(openedAt: openOffset)
+            }
+            depth -= 1
+            try advance()
+        } else {
+            filter = try parseAtom()
+        }
         depth -= negations
         for _ in 0..<negations { filter = .not(filter) }
         return filter
     }
 
-    // The functions on the recursive path (`parseOr`, `parseAnd`, `parseUnary`,
-    // `parsePrimary`) leave building error messages to other functions, which keeps their stack
-    // frames small: a debug build's frame holds a slot for every temporary in the function.
-
-    private mutating func parsePrimary() throws(FilterSyntaxError) -> Filter {
+    /// Parses `"true" | "false" | predicate | chain`.
+    @inline(never)
+    private mutating func parseAtom() throws(FilterSyntaxError) -> Filter {
         switch token.kind {
-        case .leftParenthesis:
-            let open = token
-            try enterNesting()
-            try advance()
-            let filter = try parseOr()
-            guard token.kind == .rightParenthesis else { throw unclosedParenthesis(open) }
-            depth -= 1
-            try advance()
-            return filter
         case .keyword(.true), .keyword(.false):
             if startsChain() { return try parseChain() }
             let isTrue = token.kind == .keyword(.true)
@@ -186,12 +196,13 @@ struct FilterParser {
         case .string, .integer, .double, .leftBracket, .star:
             return try parseChain()
         default:
-            throw unexpectedPrimary()
+            throw unexpectedOperand()
         }
     }
 
-    private func unclosedParenthesis(_ open: FilterToken) -> FilterSyntaxError {
-        let position = lexer.error(at: open.offset, "")
+    @inline(never)
+    private func unclosedParenthesis(openedAt offset: Int) -> FilterSyntaxError {
+        let position = lexer.error(at: offset, "")
         return error(
             at: token,
             "expected `)` to close the `(` at line \(position.line), column \(position.column), "
@@ -199,7 +210,8 @@ struct FilterParser {
         )
     }
 
-    private func unexpectedPrimary() -> FilterSyntaxError {
+    @inline(never)
+    private func unexpectedOperand() -> FilterSyntaxError {
         var message = "expected a field name, `(`, `not`, `true` or `false`, found \(found)"
         if case .keyword(let keyword) = token.kind {
             message += "; write `` `\(keyword.rawValue)` `` for a field of that name"
@@ -217,6 +229,7 @@ struct FilterParser {
 
     // MARK: Predicates
 
+    @inline(never)
     private mutating func parsePredicate(field: String) throws(FilterSyntaxError) -> Filter {
         switch token.kind {
         case .comparison(let op):
@@ -254,6 +267,7 @@ struct FilterParser {
     }
 
     /// Parses `bound ("<" | "<=") field [("<" | "<=") bound]`.
+    @inline(never)
     private mutating func parseChain() throws(FilterSyntaxError) -> Filter {
         let lower = try parseBound()
         let lowerInclusive = try parseChainOperator()

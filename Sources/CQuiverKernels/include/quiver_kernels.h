@@ -1,0 +1,144 @@
+/*
+ * quiver_kernels.h — distance kernels for Quiver (float32 and packed-bit vectors).
+ *
+ * Every function picks its implementation once per process: the first call reads the CPU
+ * features (`__builtin_cpu_supports`) and caches a table of function pointers. The table is
+ * published with an atomic store, so any thread may make the first call. Set the environment
+ * variable `QUIVER_KERNEL_ISA` to "avx512", "avx2", "sse2" or "scalar" before the first call
+ * to force a lower instruction set (for benchmarks); a value the CPU cannot run is ignored.
+ *
+ * Memory rules shared by all functions:
+ *   - Pointers may be unaligned; the kernels load through memcpy or unaligned vector loads.
+ *   - Row kernels read `rows` vectors at `base + i * stride_bytes`; `stride_bytes` is a multiple
+ *     of 4 and at least `n * 4` (or `words * 8`). Rows may overlap nothing else the call writes.
+ *   - Counts may be zero; then nothing is read and (for the scalar results) 0 is returned.
+ *   - Output arrays are written, never read, and must not alias the inputs.
+ *
+ * Floating-point results depend on the instruction set (summation order differs), by a few
+ * units in the last place per term; the scalar twins in QuiverKernels are the reference.
+ */
+#ifndef QUIVER_KERNELS_H
+#define QUIVER_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__clang__)
+#pragma clang assume_nonnull begin
+#define QV_NULLABLE _Nullable
+#else
+#define QV_NULLABLE
+#endif
+
+/* ---- One pair ---------------------------------------------------------------------------- */
+
+/** Dot product of `a` and `b`, `n` floats each. */
+float qv_dot_f32(const float *a, const float *b, size_t n);
+
+/**
+ * Squared Euclidean distance: the sum of (a[i] - b[i])^2.
+ * Summed over differences rather than derived as |a|^2 + |b|^2 - 2 a.b: that identity cancels
+ * catastrophically for close vectors (the ones that matter in a top-k), and costs no less here.
+ */
+float qv_l2sq_f32(const float *a, const float *b, size_t n);
+
+/**
+ * Dot product of `q` and `x` and the squared norm of `x` in one pass over `x`.
+ * Used for cosine on a Matryoshka prefix, whose norm is not stored.
+ */
+void qv_dot_norm_f32(const float *q, const float *x, size_t n, float *dot, float *x_norm_sq);
+
+/** Number of differing bits between `a` and `b`, `words` 64-bit words each. */
+uint32_t qv_hamming_u64(const uint64_t *a, const uint64_t *b, size_t words);
+
+/* ---- One query against consecutive rows ----------------------------------------------------- */
+
+/** out[i] = dot(q, row i) for `rows` rows of `n` floats at `base + i * stride_bytes`. */
+void qv_dot_f32_rows(const float *q, const void *base, size_t stride_bytes, size_t rows,
+                     size_t n, float *out);
+
+/** out[i] = squared L2 distance between `q` and row i (summed over differences). */
+void qv_l2sq_f32_rows(const float *q, const void *base, size_t stride_bytes, size_t rows,
+                      size_t n, float *out);
+
+/** dots[i] = dot(q, row i) and norms_sq[i] = |row i|^2, over the first `n` floats of each row. */
+void qv_dot_norm_f32_rows(const float *q, const void *base, size_t stride_bytes, size_t rows,
+                          size_t n, float *dots, float *norms_sq);
+
+/** out[i] = Hamming distance between `q` and row i, `words` 64-bit words each. */
+void qv_hamming_rows(const uint64_t *q, const void *base, size_t stride_bytes, size_t rows,
+                     size_t words, uint32_t *out);
+
+/* ---- Many queries against consecutive rows (GEMM-like) -------------------------------------- */
+
+/**
+ * out[r * query_count + j] = dot(row r, query j); query j starts at queries + j * query_stride_floats.
+ * Register-tiled so that each row is read from memory once per call, whatever `query_count`.
+ */
+void qv_dot_f32_batch(const float *queries, size_t query_count, size_t query_stride_floats,
+                      const void *base, size_t stride_bytes, size_t rows, size_t n, float *out);
+
+/** Like qv_dot_f32_batch, with the squared L2 distance (summed over differences). */
+void qv_l2sq_f32_batch(const float *queries, size_t query_count, size_t query_stride_floats,
+                       const void *base, size_t stride_bytes, size_t rows, size_t n, float *out);
+
+/* ---- Diagnostics ------------------------------------------------------------------------- */
+
+/**
+ * Reads every byte of [base, base + bytes) once and returns a value that depends on all of them
+ * (the bytes summed as floats, the last bytes % 4 as integers). Measures the read bandwidth a scan
+ * over the same bytes can reach. The value itself means nothing (NaN is possible).
+ */
+double qv_read_bandwidth(const void *base, size_t bytes);
+
+/**
+ * The instruction set the float kernels use: "avx512" (AVX-512 F and VL), "avx2" (AVX2 and FMA),
+ * "sse2" (any x86-64), "neon" (any AArch64) or "scalar" (plain C, any other CPU).
+ */
+const char *qv_kernel_isa(void);
+
+/**
+ * The kernels of one instruction set, for tests and benchmarks that compare implementations.
+ * `hamming_*` may use a different instruction set than the float kernels (e.g. POPCNT in the
+ * "sse2" and "avx2" tables, VPOPCNTDQ in "avx512" when the CPU has it).
+ */
+typedef struct qv_kernel_table {
+    const char *isa;
+    float (*dot_f32)(const float *a, const float *b, size_t n);
+    float (*l2sq_f32)(const float *a, const float *b, size_t n);
+    void (*dot_norm_f32)(const float *q, const float *x, size_t n, float *dot, float *x_norm_sq);
+    uint32_t (*hamming_u64)(const uint64_t *a, const uint64_t *b, size_t words);
+    void (*dot_f32_rows)(const float *q, const void *base, size_t stride_bytes, size_t rows,
+                         size_t n, float *out);
+    void (*l2sq_f32_rows)(const float *q, const void *base, size_t stride_bytes, size_t rows,
+                          size_t n, float *out);
+    void (*dot_norm_f32_rows)(const float *q, const void *base, size_t stride_bytes, size_t rows,
+                              size_t n, float *dots, float *norms_sq);
+    void (*hamming_rows)(const uint64_t *q, const void *base, size_t stride_bytes, size_t rows,
+                         size_t words, uint32_t *out);
+    void (*dot_f32_batch)(const float *queries, size_t query_count, size_t query_stride_floats,
+                          const void *base, size_t stride_bytes, size_t rows, size_t n, float *out);
+    void (*l2sq_f32_batch)(const float *queries, size_t query_count, size_t query_stride_floats,
+                           const void *base, size_t stride_bytes, size_t rows, size_t n, float *out);
+    double (*read_bandwidth)(const void *base, size_t bytes);
+} qv_kernel_table;
+
+/**
+ * The table for `isa` ("avx512", "avx2", "sse2", "neon", "scalar"), or NULL when this build or
+ * this CPU cannot run it. "scalar" is always available.
+ */
+const qv_kernel_table *QV_NULLABLE qv_kernel_table_for_isa(const char *isa);
+
+#if defined(__clang__)
+#pragma clang assume_nonnull end
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QUIVER_KERNELS_H */

@@ -1,0 +1,298 @@
+/*
+ * kernels.c — the public entry points, the choice of instruction set, and the scalar kernels.
+ *
+ * Dispatch: the first call builds one table per instruction set this CPU can run, picks the
+ * widest (or the one named by QUIVER_KERNEL_ISA) and publishes it with a release store; later
+ * calls cost one load and one indirect call. Building is guarded by a tiny spin-once, so there
+ * is no dependency on pthreads and any thread may come first.
+ */
+#include "kernels_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- Scalar kernels: portable C, correct for any n; the fallback on every platform ---------- */
+
+static inline QV_ALWAYS_INLINE float qv_scalar_load(const unsigned char *p, size_t k) {
+    float f;
+    memcpy(&f, p + 4 * k, 4); /* unaligned-safe */
+    return f;
+}
+
+/* Four accumulators for instruction-level parallelism; L2 sums squared differences. */
+static inline QV_ALWAYS_INLINE float qv_scalar_pair(const int kind, const unsigned char *a,
+                                                    const unsigned char *b, size_t n, float *norm) {
+    float s[4] = {0, 0, 0, 0}, t[4] = {0, 0, 0, 0};
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        for (int i = 0; i < 4; i++) {
+            const float x = qv_scalar_load(a, k + i), y = qv_scalar_load(b, k + i);
+            if (kind == QV_L2) {
+                s[i] += (x - y) * (x - y);
+            } else {
+                s[i] += x * y;
+                if (kind == QV_NORM) t[i] += y * y;
+            }
+        }
+    }
+    for (; k < n; k++) {
+        const float x = qv_scalar_load(a, k), y = qv_scalar_load(b, k);
+        if (kind == QV_L2) {
+            s[0] += (x - y) * (x - y);
+        } else {
+            s[0] += x * y;
+            if (kind == QV_NORM) t[0] += y * y;
+        }
+    }
+    if (kind == QV_NORM) *norm = (t[0] + t[1]) + (t[2] + t[3]);
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+static float qv_dot_f32_scalar(const float *a, const float *b, size_t n) {
+    return qv_scalar_pair(QV_DOT, (const unsigned char *)a, (const unsigned char *)b, n, NULL);
+}
+
+static float qv_l2sq_f32_scalar(const float *a, const float *b, size_t n) {
+    return qv_scalar_pair(QV_L2, (const unsigned char *)a, (const unsigned char *)b, n, NULL);
+}
+
+static void qv_dot_norm_f32_scalar(const float *q, const float *x, size_t n, float *dot,
+                                   float *x_norm_sq) {
+    float norm = 0;
+    *dot = qv_scalar_pair(QV_NORM, (const unsigned char *)q, (const unsigned char *)x, n, &norm);
+    *x_norm_sq = norm;
+}
+
+static void qv_dot_f32_rows_scalar(const float *q, const void *base, size_t stride, size_t rows,
+                                   size_t n, float *out) {
+    const unsigned char *p = (const unsigned char *)base;
+    for (size_t i = 0; i < rows; i++, p += stride) {
+        out[i] = qv_scalar_pair(QV_DOT, (const unsigned char *)q, p, n, NULL);
+    }
+}
+
+static void qv_l2sq_f32_rows_scalar(const float *q, const void *base, size_t stride, size_t rows,
+                                    size_t n, float *out) {
+    const unsigned char *p = (const unsigned char *)base;
+    for (size_t i = 0; i < rows; i++, p += stride) {
+        out[i] = qv_scalar_pair(QV_L2, (const unsigned char *)q, p, n, NULL);
+    }
+}
+
+static void qv_dot_norm_f32_rows_scalar(const float *q, const void *base, size_t stride,
+                                        size_t rows, size_t n, float *dots, float *norms_sq) {
+    const unsigned char *p = (const unsigned char *)base;
+    for (size_t i = 0; i < rows; i++, p += stride) {
+        dots[i] = qv_scalar_pair(QV_NORM, (const unsigned char *)q, p, n, &norms_sq[i]);
+    }
+}
+
+static inline QV_ALWAYS_INLINE void qv_batch_scalar(const int kind, const float *queries,
+                                                    size_t query_count, size_t query_stride_floats,
+                                                    const void *base, size_t stride, size_t rows,
+                                                    size_t n, float *out) {
+    const unsigned char *p = (const unsigned char *)base;
+    for (size_t r = 0; r < rows; r++, p += stride) {
+        for (size_t j = 0; j < query_count; j++) {
+            const unsigned char *q = (const unsigned char *)(queries + j * query_stride_floats);
+            out[r * query_count + j] = qv_scalar_pair(kind, q, p, n, NULL);
+        }
+    }
+}
+
+static void qv_dot_f32_batch_scalar(const float *queries, size_t query_count,
+                                    size_t query_stride_floats, const void *base, size_t stride,
+                                    size_t rows, size_t n, float *out) {
+    qv_batch_scalar(QV_DOT, queries, query_count, query_stride_floats, base, stride, rows,
+                    n, out);
+}
+
+static void qv_l2sq_f32_batch_scalar(const float *queries, size_t query_count,
+                                     size_t query_stride_floats, const void *base, size_t stride,
+                                     size_t rows, size_t n, float *out) {
+    qv_batch_scalar(QV_L2, queries, query_count, query_stride_floats, base, stride, rows,
+                    n, out);
+}
+
+static double qv_read_bandwidth_scalar(const void *base, size_t bytes) {
+    const unsigned char *p = (const unsigned char *)base;
+    float s[4] = {0, 0, 0, 0};
+    size_t off = 0;
+    for (; off + 16 <= bytes; off += 16) {
+        for (int i = 0; i < 4; i++) s[i] += qv_scalar_load(p + off, (size_t)i);
+    }
+    for (; off + 4 <= bytes; off += 4) s[0] += qv_scalar_load(p + off, 0);
+    double total = (double)((s[0] + s[1]) + (s[2] + s[3]));
+    for (; off < bytes; off++) total += p[off];
+    return total;
+}
+
+/* ---- Hamming with scalar popcounts: portable, and a POPCNT copy for x86 ----------------------- */
+
+#define QV_HFN(name) qv_##name##_portable
+#include "kernels_popcount_body.h"
+#undef QV_HFN
+
+#if defined(__clang__) && defined(__x86_64__)
+#pragma clang attribute push(__attribute__((target("popcnt"))), apply_to = function)
+#define QV_HFN(name) qv_##name##_popcnt
+#include "kernels_popcount_body.h"
+#undef QV_HFN
+#pragma clang attribute pop
+#endif
+
+static const qv_kernel_table qv_table_scalar = {
+    .isa = "scalar",
+    .dot_f32 = qv_dot_f32_scalar,
+    .l2sq_f32 = qv_l2sq_f32_scalar,
+    .dot_norm_f32 = qv_dot_norm_f32_scalar,
+    .hamming_u64 = qv_hamming_u64_portable,
+    .dot_f32_rows = qv_dot_f32_rows_scalar,
+    .l2sq_f32_rows = qv_l2sq_f32_rows_scalar,
+    .dot_norm_f32_rows = qv_dot_norm_f32_rows_scalar,
+    .hamming_rows = qv_hamming_rows_portable,
+    .dot_f32_batch = qv_dot_f32_batch_scalar,
+    .l2sq_f32_batch = qv_l2sq_f32_batch_scalar,
+    .read_bandwidth = qv_read_bandwidth_scalar,
+};
+
+/* ---- Dispatch ----------------------------------------------------------------------------- */
+
+enum { QV_MAX_TABLES = 4 };
+
+/* Tables this CPU can run, narrowest first; written once by qv_build_tables, then read-only. */
+static qv_kernel_table qv_tables[QV_MAX_TABLES];
+static int qv_table_count;
+static const qv_kernel_table *qv_active; /* accessed with __atomic builtins */
+static int qv_init_state;                /* 0 = not started, 1 = building, 2 = done */
+
+static void qv_build_tables(void) {
+    int count = 0;
+    qv_tables[count++] = qv_table_scalar;
+#if defined(QV_HAVE_X86_TABLES)
+    __builtin_cpu_init();
+    const int has_popcnt = __builtin_cpu_supports("popcnt");
+    const qv_hamming_pair_fn hamming_pair = has_popcnt ? qv_hamming_u64_popcnt : qv_hamming_u64_portable;
+    const qv_hamming_rows_fn hamming_rows = has_popcnt ? qv_hamming_rows_popcnt : qv_hamming_rows_portable;
+
+    qv_kernel_table t = *qv_internal_table_sse2(); /* SSE2 is part of x86-64 */
+    t.hamming_u64 = hamming_pair;
+    t.hamming_rows = hamming_rows;
+    qv_tables[count++] = t;
+
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        t = *qv_internal_table_avx2();
+        t.hamming_u64 = hamming_pair;
+        t.hamming_rows = hamming_rows;
+        qv_tables[count++] = t;
+    }
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) {
+        t = *qv_internal_table_avx512();
+        if (__builtin_cpu_supports("avx512vpopcntdq")) {
+            t.hamming_u64 = qv_internal_hamming_u64_avx512();
+            t.hamming_rows = qv_internal_hamming_rows_avx512();
+        } else {
+            t.hamming_u64 = hamming_pair;
+            t.hamming_rows = hamming_rows;
+        }
+        qv_tables[count++] = t;
+    }
+#elif defined(QV_HAVE_NEON_TABLE)
+    qv_kernel_table t = *qv_internal_table_neon(); /* NEON is part of AArch64 */
+    t.hamming_u64 = qv_hamming_u64_portable;      /* compiles to CNT on AArch64 */
+    t.hamming_rows = qv_hamming_rows_portable;
+    qv_tables[count++] = t;
+#endif
+    qv_table_count = count;
+
+    const qv_kernel_table *chosen = &qv_tables[count - 1];
+    const char *forced = getenv("QUIVER_KERNEL_ISA");
+    if (forced != NULL) {
+        for (int i = 0; i < count; i++) {
+            if (strcmp(qv_tables[i].isa, forced) == 0) chosen = &qv_tables[i];
+        }
+    }
+    __atomic_store_n(&qv_active, chosen, __ATOMIC_RELEASE);
+}
+
+static const qv_kernel_table *qv_init(void) {
+    int expected = 0;
+    if (__atomic_compare_exchange_n(&qv_init_state, &expected, 1, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        qv_build_tables();
+        __atomic_store_n(&qv_init_state, 2, __ATOMIC_RELEASE);
+    } else {
+        /* Another thread is building; that takes microseconds, once per process. */
+        while (__atomic_load_n(&qv_init_state, __ATOMIC_ACQUIRE) != 2) {
+#if defined(__x86_64__)
+            __builtin_ia32_pause();
+#endif
+        }
+    }
+    return __atomic_load_n(&qv_active, __ATOMIC_ACQUIRE);
+}
+
+static inline QV_ALWAYS_INLINE const qv_kernel_table *qv_table(void) {
+    const qv_kernel_table *t = __atomic_load_n(&qv_active, __ATOMIC_ACQUIRE);
+    return __builtin_expect(t != NULL, 1) ? t : qv_init();
+}
+
+const qv_kernel_table *qv_kernel_table_for_isa(const char *isa) {
+    (void)qv_table();
+    for (int i = 0; i < qv_table_count; i++) {
+        if (strcmp(qv_tables[i].isa, isa) == 0) return &qv_tables[i];
+    }
+    return NULL;
+}
+
+const char *qv_kernel_isa(void) { return qv_table()->isa; }
+
+/* ---- Public entry points: one indirect call each -------------------------------------------- */
+
+float qv_dot_f32(const float *a, const float *b, size_t n) { return qv_table()->dot_f32(a, b, n); }
+
+float qv_l2sq_f32(const float *a, const float *b, size_t n) { return qv_table()->l2sq_f32(a, b, n); }
+
+void qv_dot_norm_f32(const float *q, const float *x, size_t n, float *dot, float *x_norm_sq) {
+    qv_table()->dot_norm_f32(q, x, n, dot, x_norm_sq);
+}
+
+uint32_t qv_hamming_u64(const uint64_t *a, const uint64_t *b, size_t words) {
+    return qv_table()->hamming_u64(a, b, words);
+}
+
+void qv_dot_f32_rows(const float *q, const void *base, size_t stride_bytes, size_t rows, size_t n,
+                     float *out) {
+    qv_table()->dot_f32_rows(q, base, stride_bytes, rows, n, out);
+}
+
+void qv_l2sq_f32_rows(const float *q, const void *base, size_t stride_bytes, size_t rows, size_t n,
+                      float *out) {
+    qv_table()->l2sq_f32_rows(q, base, stride_bytes, rows, n, out);
+}
+
+void qv_dot_norm_f32_rows(const float *q, const void *base, size_t stride_bytes, size_t rows,
+                          size_t n, float *dots, float *norms_sq) {
+    qv_table()->dot_norm_f32_rows(q, base, stride_bytes, rows, n, dots, norms_sq);
+}
+
+void qv_hamming_rows(const uint64_t *q, const void *base, size_t stride_bytes, size_t rows,
+                     size_t words, uint32_t *out) {
+    qv_table()->hamming_rows(q, base, stride_bytes, rows, words, out);
+}
+
+void qv_dot_f32_batch(const float *queries, size_t query_count, size_t query_stride_floats,
+                      const void *base, size_t stride_bytes, size_t rows, size_t n, float *out) {
+    qv_table()->dot_f32_batch(queries, query_count, query_stride_floats, base, stride_bytes, rows,
+                              n, out);
+}
+
+void qv_l2sq_f32_batch(const float *queries, size_t query_count, size_t query_stride_floats,
+                       const void *base, size_t stride_bytes, size_t rows, size_t n, float *out) {
+    qv_table()->l2sq_f32_batch(queries, query_count, query_stride_floats, base, stride_bytes, rows,
+                               n, out);
+}
+
+double qv_read_bandwidth(const void *base, size_t bytes) {
+    return qv_table()->read_bandwidth(base, bytes);
+}

@@ -1,0 +1,33 @@
+/*
+ * kernels_internal.h — declarations shared by kernels.c (dispatch, scalar) and kernels_simd.c
+ * (vector instantiations). Not part of the public header.
+ */
+#ifndef QUIVER_KERNELS_INTERNAL_H
+#define QUIVER_KERNELS_INTERNAL_H
+
+#include "quiver_kernels.h"
+
+#define QV_ALWAYS_INLINE __attribute__((always_inline))
+#define QV_HIDDEN __attribute__((visibility("hidden")))
+
+/* What a shared kernel body computes; a compile-time constant wherever it is used. */
+enum { QV_DOT = 0, QV_L2 = 1, QV_NORM = 2 };
+
+typedef uint32_t (*qv_hamming_pair_fn)(const uint64_t *a, const uint64_t *b, size_t words);
+typedef void (*qv_hamming_rows_fn)(const uint64_t *q, const void *base, size_t stride_bytes,
+                                   size_t rows, size_t words, uint32_t *out);
+
+/* Float tables from kernels_simd.c; their hamming fields are NULL (the dispatcher fills them). */
+#if defined(__clang__) && defined(__x86_64__)
+#define QV_HAVE_X86_TABLES 1
+QV_HIDDEN const qv_kernel_table *qv_internal_table_sse2(void);
+QV_HIDDEN const qv_kernel_table *qv_internal_table_avx2(void);
+QV_HIDDEN const qv_kernel_table *qv_internal_table_avx512(void);
+QV_HIDDEN qv_hamming_pair_fn qv_internal_hamming_u64_avx512(void);
+QV_HIDDEN qv_hamming_rows_fn qv_internal_hamming_rows_avx512(void);
+#elif defined(__clang__) && defined(__aarch64__)
+#define QV_HAVE_NEON_TABLE 1
+QV_HIDDEN const qv_kernel_table *qv_internal_table_neon(void);
+#endif
+
+#endif /* QUIVER_KERNELS_INTERNAL_H */

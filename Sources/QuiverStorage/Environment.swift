@@ -220,6 +220,21 @@ public final class Environment: @unchecked Sendable {
         try check(mdb_env_set_mapsize(handle, bytes), "mdb_env_set_mapsize(\(bytes))")
     }
 
+    /// Runs `body` with commits that flush data pages but not the meta page (LMDB:
+    /// `MDB_NOMETASYNC`, set with `mdb_env_set_flags`), then flushes everything: one `fsync`
+    /// per commit instead of two, still never corrupting on a system crash (which may undo the
+    /// last commits made inside `body`), and durable when it returns. For bulk loads.
+    public func withDeferredMetaSync<R>(_ body: () throws -> R) throws -> R {
+        var flags: UInt32 = 0
+        mdb_env_get_flags(handle, &flags)
+        guard !isReadOnly, flags & UInt32(MDB_NOSYNC | MDB_NOMETASYNC) == 0 else { return try body() }
+        try check(mdb_env_set_flags(handle, UInt32(MDB_NOMETASYNC), 1), "mdb_env_set_flags")
+        defer { mdb_env_set_flags(handle, UInt32(MDB_NOMETASYNC), 0) }
+        let result = try body()
+        try sync()
+        return result
+    }
+
     /// Flushes everything to disk (LMDB: `mdb_env_sync` with force).
     public func sync() throws(StorageError) {
         try check(mdb_env_sync(handle, 1), "mdb_env_sync")

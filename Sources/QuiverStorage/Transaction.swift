@@ -179,6 +179,15 @@ public struct Cursor {
         var be = key.bigEndian
         return try withUnsafeBytes(of: &be) { k throws(StorageError) in try seek(k) }
     }
+    /// Stores `value` under `key` through the cursor (LMDB: `mdb_cursor_put`), cheaper than
+    /// ``Transaction/put(_:key:value:append:)`` in long runs of writes.
+    /// - Parameter append: the key sorts after every key in the table (LMDB: `MDB_APPEND`).
+    public mutating func put(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, append: Bool) throws(StorageError) {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        try check(mdb_cursor_put(handle, &k, &v, append ? UInt32(MDB_APPEND) : 0), "mdb_cursor_put(\(table.name))")
+    }
+
     /// Deletes the entry at the cursor (LMDB: `mdb_cursor_del`).
     public mutating func deleteCurrent() throws(StorageError) {
         try check(mdb_cursor_del(handle, 0), "mdb_cursor_del(\(table.name))")

@@ -149,34 +149,69 @@ extension CollectionWriter {
         let appendKeys = try isLast(tables.keys)
         let appendRecords = try isLast(tables.records)
         var keyBuffer = [UInt8](repeating: 0, count: 12)
+        var recordKeyBuffer = [UInt8](repeating: 0, count: 8)
         var rowValue = [UInt8](repeating: 0, count: 4)
-        let dimensions = descriptor.dimensions
-        let bytesPerRow = (dimensions + 7) / 8
-        for i in 0..<count {
-            let row = firstRow + UInt32(i)
-            guard case .int(let key) = keys.key(i) else { preconditionFailure("append path takes integer keys") }
-            keyBuffer.withUnsafeMutableBytes {
-                $0.storeBytes(of: id.bigEndian, toByteOffset: 0, as: UInt32.self)
-                $0.storeBytes(of: key.bigEndian, toByteOffset: 4, as: UInt64.self)
+        // A record without metadata: flags 0, key length 8, the key, metadata count 0.
+        var bareRecord: [UInt8] = [0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        let schema = descriptor.schema
+        try txn.withCursor(tables.keys) { keysCursor in
+            try txn.withCursor(tables.records) { recordsCursor in
+                for i in 0..<count {
+                    let row = firstRow + UInt32(i)
+                    guard case .int(let key) = keys.key(i) else { preconditionFailure("append path takes integer keys") }
+                    keyBuffer.withUnsafeMutableBytes {
+                        $0.storeBytes(of: id.bigEndian, toByteOffset: 0, as: UInt32.self)
+                        $0.storeBytes(of: key.bigEndian, toByteOffset: 4, as: UInt64.self)
+                    }
+                    rowValue.withUnsafeMutableBytes { $0.storeBytes(of: row.littleEndian, as: UInt32.self) }
+                    try keyBuffer.withUnsafeBytes { k in try rowValue.withUnsafeBytes { try keysCursor.put(key: k, value: $0, append: appendKeys) } }
+                    var recordKey = compositeKey(id, row).bigEndian
+                    let metadata = fields.isEmpty ? [] : fields[i]
+                    try withUnsafeBytes(of: &recordKey) { rk in
+                        if metadata.isEmpty {
+                            bareRecord.withUnsafeMutableBytes { $0.storeBytes(of: key.bigEndian, toByteOffset: 2, as: UInt64.self) }
+                            try bareRecord.withUnsafeBytes { try recordsCursor.put(key: rk, value: $0, append: appendRecords) }
+                        } else {
+                            recordKeyBuffer.withUnsafeMutableBytes { $0.storeBytes(of: key.bigEndian, as: UInt64.self) }
+                            let encoded = RecordCodec.encode(key: recordKeyBuffer, metadata: metadata)
+                            guard encoded.count <= RecordCodec.maximumMetadataBytes else {
+                                throw QuiverError(.valueTooLarge, "metadata of \(encoded.count) bytes", collection: name, key: .int(key))
+                            }
+                            try encoded.withUnsafeBytes { try recordsCursor.put(key: rk, value: $0, append: appendRecords) }
+                        }
+                    }
+                    for (index, value) in metadata where schema.fields[index].filterable {
+                        state.addPosting(field: index, value: value, row: row)
+                    }
+                }
             }
-            rowValue.withUnsafeMutableBytes { $0.storeBytes(of: row.littleEndian, as: UInt32.self) }
-            try keyBuffer.withUnsafeBytes { k in try rowValue.withUnsafeBytes { try txn.put(tables.keys, key: k, value: $0, append: appendKeys) } }
-            var keyBytes: [UInt8] = []
-            keyBytes.appendBigEndian(key)
-            try writeRecord(row: row, keyBytes: keyBytes, fields: fields.isEmpty ? [] : fields[i], append: appendRecords)
         }
-        // Rows are allocated in one step: counters, live bits, then the vectors block by block.
         state.snapshot.counters.rowCount += UInt32(count)
         state.snapshot.counters.liveCount += UInt32(count)
-        for i in 0..<count {
-            let row = firstRow + UInt32(i)
-            try state.setLive(row, true)
-            try writeVector(
-                row: row,
-                floats: floats.map { UnsafeBufferPointer(rebasing: $0[i * dimensions ..< (i + 1) * dimensions]) },
-                bits: bits.map { UnsafeBufferPointer(rebasing: $0[i * bytesPerRow ..< (i + 1) * bytesPerRow]) })
-        }
         state.markCountersDirty()
+        try state.setLive(firstRow: firstRow, count: count)
+        let dimensions = descriptor.dimensions
+        let normalise = schema.metric == .cosine
+        if let floats, descriptor.floatStride > 0 {
+            try state.writeNewRows(firstRow: firstRow, count: count, bits: false) { i, target in
+                let out = target.bindMemory(to: Float.self)
+                let source = floats.baseAddress! + i * dimensions
+                out.baseAddress!.update(from: source, count: dimensions)
+                if dimensions < out.count { (out.baseAddress! + dimensions).update(repeating: 0, count: out.count - dimensions) }
+                if normalise { _ = VectorMath.normalize(out.baseAddress!, count: dimensions) }
+            }
+        }
+        if descriptor.bitStride > 0 {
+            let bytesPerRow = (dimensions + 7) / 8
+            try state.writeNewRows(firstRow: firstRow, count: count, bits: true) { i, target in
+                target.initializeMemory(as: UInt8.self, repeating: 0)
+                if let bits {
+                    for b in 0..<bytesPerRow { target[b] = bits[i * bytesPerRow + b] }
+                } else if let floats {
+                    packSignBits(UnsafeBufferPointer(rebasing: floats[i * dimensions ..< (i + 1) * dimensions]), into: target)
+                }
+            }
+        }
     }
 
     /// Whether this collection's keys sort after every key of `table` (so appends are legal).
@@ -193,6 +228,9 @@ extension Database {
     /// Loads `count` vectors into a collection in batches of `batchSize`, each its own
     /// transaction, reporting progress after each commit.
     ///
+    /// Batches commit with `MDB_NOMETASYNC` (one `fsync` each) and the load ends with a full
+    /// sync, so it is durable when this returns.
+    ///
     /// An interruption (a crash, a kill) leaves the store as of the last committed batch: the
     /// first `committedRows` records of the load are in, none of the rest. With sequential or
     /// ascending integer keys, resume by loading from the first missing key.
@@ -204,7 +242,7 @@ extension Database {
     ///   - bits: `count × ⌈dimensions / 8⌉` packed bytes (binary collections without floats).
     ///   - keys: the records' keys.
     ///   - metadata: per-record metadata, or `nil`.
-    ///   - batchSize: records per transaction; by default about 64 MiB of vectors.
+    ///   - batchSize: records per transaction; by default about 256 MiB of vectors.
     ///   - progress: called after each committed batch.
     public func bulkLoad(
         into collection: String, count: Int, floats: UnsafeBufferPointer<Float>? = nil, bits: UnsafeBufferPointer<UInt8>? = nil,
@@ -214,9 +252,10 @@ extension Database {
         let schema = try self.schema(of: collection)
         let dimensions = schema.vectors.dimensions
         let rowBytes = schema.vectors.storesFloats ? dimensions * 4 : (dimensions + 7) / 8
-        let batch = max(1, batchSize ?? (64 << 20) / max(rowBytes, 1))
+        let batch = max(1, batchSize ?? (256 << 20) / max(rowBytes, 1))
         let start = Date()
         var done = 0
+        try environment.withDeferredMetaSync {
         while done < count {
             let n = min(batch, count - done)
             let range = done ..< done + n
@@ -235,6 +274,7 @@ extension Database {
             }
             done += n
             progress?(BulkLoadProgress(committedRows: done, totalRows: count, committedBytes: done * rowBytes, elapsedSeconds: Date().timeIntervalSince(start)))
+        }
         }
     }
 }

@@ -129,6 +129,61 @@ final class CollectionWriteState {
         }
     }
 
+    /// Writes rows `firstRow ..< firstRow + count` of one plane, all of them new rows above
+    /// the old high-water mark. Blocks that hold only new rows are reserved in LMDB and filled
+    /// in place (no intermediate buffer); a block shared with older rows goes through the
+    /// buffered path. `fill(i, bytes)` writes row `firstRow + i` into its `stride` bytes.
+    func writeNewRows(firstRow: UInt32, count: Int, bits: Bool, _ fill: (Int, UnsafeMutableRawBufferPointer) -> Void) throws {
+        let rowsPerBlock = descriptor.rowsPerBlock
+        let stride = bits ? descriptor.bitStride : descriptor.floatStride
+        guard stride > 0, count > 0 else { return }
+        let table = bits ? tables.bitBlocks : tables.floatBlocks
+        var lastKey = try txn.withCursor(table) { cursor in try cursor.last().map { $0.key.bigEndianUInt64(at: 0) } } ?? 0
+        var i = 0
+        while i < count {
+            let row = Int(firstRow) + i
+            let block = UInt32(row / rowsPerBlock)
+            let blockFirst = Int(block) * rowsPerBlock
+            let inBlock = min(count - i, blockFirst + rowsPerBlock - row)
+            let pending = bits ? bitBlocks[block] != nil : floatBlocks[block] != nil
+            if blockFirst < Int(firstRow) || pending {
+                for j in 0..<inBlock {
+                    try withRowBytes(UInt32(row + j), bits: bits) { fill(i + j, $0) }
+                }
+            } else {
+                let key = compositeKey(descriptor.id, block)
+                let append = key > lastKey
+                let target = try txn.unsafeReserve(table, key: key, count: stride * rowsPerBlock, append: append)
+                if append { lastKey = key }
+                for j in 0..<inBlock {
+                    fill(i + j, UnsafeMutableRawBufferPointer(rebasing: target[(j * stride)..<((j + 1) * stride)]))
+                }
+                if inBlock < rowsPerBlock {
+                    UnsafeMutableRawBufferPointer(rebasing: target[(inBlock * stride)...]).initializeMemory(as: UInt8.self, repeating: 0)
+                }
+            }
+            i += inBlock
+        }
+    }
+
+    /// Marks rows `firstRow ..< firstRow + count` live.
+    func setLive(firstRow: UInt32, count: Int) throws {
+        var row = Int(firstRow)
+        let end = row + count
+        while row < end {
+            let chunk = UInt32(row >> 16)
+            _ = try liveWords(chunk: chunk)
+            let chunkEnd = min(end, (Int(chunk) + 1) << 16)
+            liveChunks[chunk]!.withUnsafeMutableBufferPointer { words in
+                for r in row..<chunkEnd {
+                    let bit = r & 0xFFFF
+                    words[bit >> 6] |= 1 << UInt64(bit & 63)
+                }
+            }
+            row = chunkEnd
+        }
+    }
+
     // MARK: postings
 
     func addPosting(field: Int, value: MetadataValue, row: UInt32) {

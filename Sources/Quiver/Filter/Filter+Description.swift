@@ -34,7 +34,7 @@ extension Filter: CustomStringConvertible {
                 }
             }
         case .and(let operands):
-            // `and` binds tighter than `or`, so both need parentheses inside an `and`.
+            // An `or` inside an `and` needs parentheses for precedence, an `and` to stay a node.
             for (index, operand) in operands.enumerated() {
                 if index > 0 { text += " and " }
                 switch operand.unwrapped {

@@ -27,9 +27,9 @@ public struct FilterSyntaxError: Error, Sendable, Hashable, CustomStringConverti
         if lineEnd > lineStart, bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
         self.offset = offset
         self.line = 1 + bytes[..<lineStart].count { $0 == 0x0A }
-        // An offset inside a character (only possible mid-escape) counts as that character.
-        self.column =
-            1 + String(decoding: bytes[lineStart..<max(lineStart, offset)], as: UTF8.self).count
+        // Errors sit at ASCII bytes, so the prefix decodes cleanly; before a combining mark
+        // (`e` then U+0301) the column counts the `e` as a character of its own.
+        self.column = 1 + String(decoding: bytes[lineStart..<offset], as: UTF8.self).count
         self.message = message
         self.sourceLine = String(decoding: bytes[lineStart..<lineEnd], as: UTF8.self)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Quiver
 import Testing
 
@@ -216,6 +217,24 @@ import Testing
         var expected = Filter.all
         for _ in 0..<depth { expected = .not(expected) }
         #expect(try Filter.parse(String(repeating: "not ", count: depth) + "true") == expected)
+    }
+
+    /// Parsing recurses once per parenthesis; at the depth limit it must still fit the
+    /// smallest stack a thread commonly gets (512 KiB, macOS's secondary threads), even in a
+    /// debug build.
+    @Test func nestingAtTheLimitFitsInASmallStack() async {
+        let depth = Filter.maximumDepth
+        let text =
+            String(repeating: "(a == 1 or ", count: depth) + "true"
+            + String(repeating: ")", count: depth)
+        let parsed = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(returning: (try? Filter.parse(text))?.fields)
+            }
+            thread.stackSize = 512 * 1024
+            thread.start()
+        }
+        #expect(parsed == ["a"])
     }
 
     @Test func fieldsListsEveryFieldOnce() throws {

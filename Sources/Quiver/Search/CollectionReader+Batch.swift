@@ -79,24 +79,22 @@ extension CollectionReader {
                                     } else {
                                         qv_dot_f32_batch(q, n, dimensions, base, stride, blockRows, dimensions, o.baseAddress!)
                                     }
+                                    // Distances from the kernel's dot products, once per
+                                    // block in a vectorisable loop, not per comparison.
+                                    let produced = blockRows * n
+                                    switch kernel {
+                                    case .negativeDot: for i in 0..<produced { o[i] = -o[i] }
+                                    case .cosineUnit: for i in 0..<produced { o[i] = 1 - o[i] }
+                                    default: break
+                                    }
                                     for w in wordStart..<wordEnd {
                                         var word = words[w]
                                         while word != 0 {
                                             let local = (w - wordStart) * 64 + word.trailingZeroBitCount
                                             word &= word - 1
                                             let row = UInt32(firstRow + local)
-                                            for j in 0..<n {
-                                                let raw = o[local * n + j]
-                                                let distance: Float
-                                                switch kernel {
-                                                case .negativeDot: distance = -raw
-                                                case .cosineUnit: distance = 1 - raw
-                                                default: distance = raw
-                                                }
-                                                if !tops[j].isFull || distance < tops[j].worstDistance {
-                                                    tops[j].push(distance: distance, row: row)
-                                                }
-                                            }
+                                            let distances = o.baseAddress! + local * n
+                                            for j in 0..<n { tops[j].push(distance: distances[j], row: row) }
                                         }
                                     }
                                 }

@@ -89,10 +89,7 @@ struct ExactScanner {
                                         while word != 0 {
                                             let local = (w - wordStart) * 64 + word.trailingZeroBitCount
                                             word &= word - 1
-                                            let distance = d[local]
-                                            if !top.isFull || distance < top.worstDistance {
-                                                top.push(distance: distance, row: UInt32(firstRow + local))
-                                            }
+                                            top.push(distance: d[local], row: UInt32(firstRow + local))
                                         }
                                     }
                                 }

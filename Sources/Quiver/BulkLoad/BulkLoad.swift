@@ -256,25 +256,38 @@ extension Database {
         let start = Date()
         var done = 0
         try environment.withDeferredMetaSync {
-        while done < count {
-            let n = min(batch, count - done)
-            let range = done ..< done + n
-            let batchKeys: BulkKeys
-            switch keys {
-            case .sequential(let s): batchKeys = .sequential(start: s + UInt64(done))
-            case .integers(let list): batchKeys = .integers(Array(list[range]))
-            case .strings(let list): batchKeys = .strings(Array(list[range]))
+            while done < count {
+                let n = min(batch, count - done)
+                let range = done ..< done + n
+                let batchKeys: BulkKeys
+                switch keys {
+                case .sequential(let s): batchKeys = .sequential(start: s + UInt64(done))
+                case .integers(let list): batchKeys = .integers(Array(list[range]))
+                case .strings(let list): batchKeys = .strings(Array(list[range]))
+                }
+                try write { tx in
+                    try tx.collection(collection).appendBatch(
+                        count: n,
+                        floats: floats.map { UnsafeBufferPointer(rebasing: $0[range.lowerBound * dimensions ..< range.upperBound * dimensions]) },
+                        bits: bits.map { UnsafeBufferPointer(rebasing: $0[range.lowerBound * ((dimensions + 7) / 8) ..< range.upperBound * ((dimensions + 7) / 8)]) },
+                        keys: batchKeys, metadata: metadata.map { Array($0[range]) })
+                }
+                done += n
+                progress?(BulkLoadProgress(committedRows: done, totalRows: count, committedBytes: done * rowBytes, elapsedSeconds: Date().timeIntervalSince(start)))
             }
-            try write { tx in
-                try tx.collection(collection).appendBatch(
-                    count: n,
-                    floats: floats.map { UnsafeBufferPointer(rebasing: $0[range.lowerBound * dimensions ..< range.upperBound * dimensions]) },
-                    bits: bits.map { UnsafeBufferPointer(rebasing: $0[range.lowerBound * ((dimensions + 7) / 8) ..< range.upperBound * ((dimensions + 7) / 8)]) },
-                    keys: batchKeys, metadata: metadata.map { Array($0[range]) })
-            }
-            done += n
-            progress?(BulkLoadProgress(committedRows: done, totalRows: count, committedBytes: done * rowBytes, elapsedSeconds: Date().timeIntervalSince(start)))
         }
-        }
+    }
+}
+
+extension Database {
+    /// Runs `body` — typically many large write transactions of an import — with commits that
+    /// flush data but not the meta page (LMDB: `MDB_NOMETASYNC`), then flushes everything.
+    ///
+    /// One `fsync` per commit instead of two. A system crash inside `body` may undo the last
+    /// commits made in it but never corrupts the store; a killed process loses nothing
+    /// committed. Everything is durable when this returns. ``bulkLoad(into:count:floats:bits:keys:metadata:batchSize:progress:)``
+    /// uses it.
+    public func withDeferredSync<R>(_ body: () throws -> R) throws -> R {
+        do { return try environment.withDeferredMetaSync(body) } catch let e as StorageError { throw QuiverError(e) }
     }
 }

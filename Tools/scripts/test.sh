@@ -22,8 +22,9 @@ step imports bash Tools/scripts/check-imports.sh
 step build swift build --build-tests
 # swift test's own summary lines are the result; they are printed in full.
 printf '== test\n'
-swift test 2>&1 | tee "$logs/test.log" | grep -E '✘|error:|Test run with|Executed [0-9]+ tests|recorded an issue|crashed' | grep -v ' 0 tests' || true
-status=${PIPESTATUS[0]}
+swift test >"$logs/test.log" 2>&1
+status=$?
+grep -E '✘|error:|Test run with|Executed [0-9]+ tests|recorded an issue|crashed' "$logs/test.log" | grep -v ' 0 tests' || true
 if [ "$status" != 0 ]; then
   echo "FAILED: test (log: $logs/test.log)"
   grep -B2 -A20 -E '✘|crashed|Fatal error' "$logs/test.log" | head -n 120

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import Quiver
+
+/// `quiver bench exact|import`: speed and recall on the user's own data, as JSON.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure exact search or bulk import on your own data.",
+        subcommands: [BenchExactCommand.self, BenchImportCommand.self]
+    )
+}
+
+/// A fresh store in a temporary folder, removed when the benchmark ends.
+final class TemporaryStore {
+    let folder: String
+    var path: String { folder + "/bench.store" }
+
+    init() throws {
+        let base = FileManager.default.temporaryDirectory.path
+        folder = base + "/quiver-bench-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+}
+
+/// The fields every benchmark report shares: where and on what it ran.
+func environmentFields() -> [(String, JSONOutput)] {
+    let commit = ProcessInfo.processInfo.environment["QUIVER_COMMIT"]
+    return [
+        ("isa", kernelISA().map { .string($0) } ?? .null),
+        ("commit", commit.map { .string($0) } ?? .null),
+        ("cores", .number(ProcessInfo.processInfo.activeProcessorCount)),
+    ]
+}
+
+/// The median and 99th percentile of `values` (nearest rank).
+func percentiles(_ values: [Double]) -> (median: Double, p99: Double) {
+    guard !values.isEmpty else { return (0, 0) }
+    let sorted = values.sorted()
+    func rank(_ p: Double) -> Double {
+        sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
+    }
+    let median =
+        sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    return (median, rank(0.99))
+}

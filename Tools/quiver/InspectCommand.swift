@@ -1,0 +1,188 @@
+import ArgumentParser
+import Foundation
+import Quiver
+
+/// `quiver inspect [--json]`: collections, schemas, counts, sizes and LMDB statistics.
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract:
+            "Describe a store: collections, schemas, counts, bytes per structure, LMDB pages, readers."
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func run() throws {
+        let database = try storeOptions.open(readOnly: true)
+        let report = try database.inspect()
+        let readers = ReaderSlot.parse(report.readers)
+        if json {
+            printJSON(Self.json(report, readers: readers, fileBytes: fileSize(report.path)))
+        } else {
+            print(
+                Self.text(report, readers: readers, fileBytes: fileSize(report.path)),
+                terminator: ""
+            )
+        }
+    }
+
+    static func text(_ report: StoreReport, readers: [ReaderSlot], fileBytes: Int) -> String {
+        let info = report.environment
+        var out = "store \(report.path) (format \(report.formatVersion))\n"
+        out +=
+            "  file \(bytes(fileBytes)), used \(bytes(report.usedBytes)) of a \(bytes(info.mapSize)) map; page \(info.pageSize) B; last transaction \(info.lastTransaction)\n"
+        out += "  readers: \(info.readers) of \(info.maxReaders) slots in use"
+        if let oldest = ReaderSlot.oldest(readers) {
+            out +=
+                "; oldest reader pid \(oldest.pid) at transaction \(oldest.transaction!) (\(info.lastTransaction - oldest.transaction!) behind)"
+        }
+        out += "\n\ncollections (\(report.collections.count))\n"
+        for c in report.collections {
+            out += "  \(c.name): \(describe(c.schema))\n"
+            out +=
+                "    records \(grouped(c.count)), rows \(grouped(c.rowCount)) (\(grouped(c.rowCount - c.count)) free), \(grouped(c.rowsPerBlock)) rows per vector block\n"
+            for table in c.bytesPerTable.keys.sorted() {
+                let entries = c.entriesPerTable[table] ?? 0
+                out +=
+                    "    " + pad(table, 14)
+                    + pad(bytes(c.bytesPerTable[table] ?? 0), 10, right: true)
+                    + " in \(grouped(entries)) entries\n"
+            }
+        }
+        out += "\ntables (LMDB B-trees)\n"
+        out +=
+            "  " + pad("name", 14)
+            + ["depth", "branch", "leaf", "overflow", "entries", "bytes"].map {
+                pad($0, 10, right: true)
+            }.joined() + "\n"
+        for t in report.tables {
+            let s = t.statistics
+            out +=
+                "  " + pad(t.name, 14)
+                + [
+                    String(s.depth), grouped(s.branchPages), grouped(s.leafPages),
+                    grouped(s.overflowPages), grouped(s.entries), bytes(t.bytes),
+                ].map { pad($0, 10, right: true) }.joined() + "\n"
+        }
+        return out
+    }
+
+    static func json(_ report: StoreReport, readers: [ReaderSlot], fileBytes: Int) -> JSONOutput {
+        let info = report.environment
+        let oldest = ReaderSlot.oldest(readers)
+        return .object([
+            ("path", .string(report.path)),
+            ("format_version", .string(report.formatVersion.description)),
+            ("file_bytes", .number(fileBytes)),
+            ("used_bytes", .number(report.usedBytes)),
+            ("map_bytes", .number(info.mapSize)),
+            ("page_bytes", .number(info.pageSize)),
+            ("last_transaction", .number(info.lastTransaction)),
+            (
+                "readers",
+                .object([
+                    ("in_use", .number(info.readers)),
+                    ("max", .number(info.maxReaders)),
+                    ("active", .array(readers.map { $0.json })),
+                    ("oldest_transaction", oldest.map { .number($0.transaction!) } ?? .null),
+                    (
+                        "oldest_lag",
+                        oldest.map { .number(info.lastTransaction - $0.transaction!) } ?? .null
+                    ),
+                ])
+            ),
+            (
+                "collections",
+                .array(
+                    report.collections.map { c in
+                        .object([
+                            ("name", .string(c.name)),
+                            ("schema", schemaJSON(c.schema)),
+                            ("records", .number(c.count)),
+                            ("rows", .number(c.rowCount)),
+                            ("rows_per_block", .number(c.rowsPerBlock)),
+                            (
+                                "tables",
+                                .object(
+                                    c.bytesPerTable.keys.sorted().map { name in
+                                        (
+                                            name,
+                                            .object([
+                                                ("bytes", .number(c.bytesPerTable[name] ?? 0)),
+                                                ("entries", .number(c.entriesPerTable[name] ?? 0)),
+                                            ])
+                                        )
+                                    }
+                                )
+                            ),
+                        ])
+                    }
+                )
+            ),
+            (
+                "tables",
+                .array(
+                    report.tables.map { t in
+                        .object([
+                            ("name", .string(t.name)),
+                            ("depth", .number(t.statistics.depth)),
+                            ("branch_pages", .number(t.statistics.branchPages)),
+                            ("leaf_pages", .number(t.statistics.leafPages)),
+                            ("overflow_pages", .number(t.statistics.overflowPages)),
+                            ("entries", .number(t.statistics.entries)),
+                            ("bytes", .number(t.bytes)),
+                        ])
+                    }
+                )
+            ),
+        ])
+    }
+}
+
+/// One line of LMDB's reader table (`mdb_reader_list`: pid, thread, transaction or `-`).
+struct ReaderSlot {
+    var pid: Int
+    var thread: String
+    /// The snapshot the reader holds, or `nil` for an idle slot.
+    var transaction: Int?
+
+    static func parse(_ lines: [String]) -> [ReaderSlot] {
+        lines.compactMap { line in
+            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard parts.count >= 3, let pid = Int(parts[0]) else { return nil }
+            return ReaderSlot(pid: pid, thread: String(parts[1]), transaction: Int(parts[2]))
+        }
+    }
+
+    /// The active reader holding the oldest snapshot (it keeps old pages from reuse).
+    static func oldest(_ readers: [ReaderSlot]) -> ReaderSlot? {
+        readers.filter { $0.transaction != nil }.min { $0.transaction! < $1.transaction! }
+    }
+
+    var json: JSONOutput {
+        .object([
+            ("pid", .number(pid)), ("thread", .string(thread)),
+            ("transaction", transaction.map { .number($0) } ?? .null),
+        ])
+    }
+}
+
+/// A byte count in B, KiB, MiB or GiB.
+func bytes(_ count: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(count)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+}
+
+func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+    let padding = String(repeating: " ", count: max(0, width - text.count))
+    return right ? padding + text : text + padding
+}

@@ -46,6 +46,6 @@ let package = Package(
         .testTarget(
             name: "QuiverTests",
             dependencies: ["Quiver", "QuiverFiles", "QuiverTestSupport", "QuiverKernels", "QuiverStorage"]),
-        .testTarget(name: "QuiverCLITests", dependencies: ["QuiverCLI"], path: "Tests/QuiverCLITests"),
+        .testTarget(name: "QuiverCLITests", dependencies: ["QuiverCLI", "Quiver"], path: "Tests/QuiverCLITests"),
     ]
 )

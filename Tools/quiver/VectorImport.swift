@@ -200,106 +200,109 @@ enum VectorImporter {
         var floats: [Float] = []
         var bits: [UInt8] = []
         do {
-            while true {
-                let n = try reader.read(into: &chunk, maxRows: batchRows)
-                if n == 0 { break }
-                let firstRow = chunk.firstRow
-                // Vectors, as the collection stores them.
-                var floatsReady = false
-                switch (plane, reader.elementKind) {
-                case (.floats, .float32):
-                    try checkFinite(
-                        chunk.floats,
-                        dimensions: dimensions,
-                        firstRow: firstRow,
-                        file: plan.file
-                    )
-                case (.floats, .uint8):
-                    floats.removeAll(keepingCapacity: true)
-                    floats.append(contentsOf: chunk.bytes.lazy.map { Float($0) })
-                    floatsReady = true
-                case (.bits, .float32):
-                    try checkFinite(
-                        chunk.floats,
-                        dimensions: dimensions,
-                        firstRow: firstRow,
-                        file: plan.file
-                    )
-                    packSigns(chunk.floats, count: n, dimensions: dimensions, into: &bits)
-                case (.bits, .packedBits), (.bits, .uint8):
-                    break
-                case (.floats, .packedBits):
-                    preconditionFailure("checkShape rejects packed bits for float collections")
-                }
-                // Metadata and keys.
-                var metadata: [[String: MetadataValue]]?
-                var cells: [[String: JSONValue]] = []
-                if let table {
-                    cells = try table.reader.read(maxRows: n)
-                    guard cells.count == n else {
-                        throw metadataTooShort(
-                            plan,
-                            table: table,
-                            vectorRow: firstRow + cells.count
+            // Batches commit with one fsync each; everything is durable when the loop ends.
+            try database.withDeferredSync {
+                while true {
+                    let n = try reader.read(into: &chunk, maxRows: batchRows)
+                    if n == 0 { break }
+                    let firstRow = chunk.firstRow
+                    // Vectors, as the collection stores them.
+                    var floatsReady = false
+                    switch (plane, reader.elementKind) {
+                    case (.floats, .float32):
+                        try checkFinite(
+                            chunk.floats,
+                            dimensions: dimensions,
+                            firstRow: firstRow,
+                            file: plan.file
                         )
+                    case (.floats, .uint8):
+                        floats.removeAll(keepingCapacity: true)
+                        floats.append(contentsOf: chunk.bytes.lazy.map { Float($0) })
+                        floatsReady = true
+                    case (.bits, .float32):
+                        try checkFinite(
+                            chunk.floats,
+                            dimensions: dimensions,
+                            firstRow: firstRow,
+                            file: plan.file
+                        )
+                        packSigns(chunk.floats, count: n, dimensions: dimensions, into: &bits)
+                    case (.bits, .packedBits), (.bits, .uint8):
+                        break
+                    case (.floats, .packedBits):
+                        preconditionFailure("checkShape rejects packed bits for float collections")
                     }
-                } else if reader.format == .jsonLines {
-                    cells = chunk.metadata
-                }
-                if let converter {
-                    metadata = try cells.enumerated().map {
-                        try converter.convert($1, row: firstRow + $0)
+                    // Metadata and keys.
+                    var metadata: [[String: MetadataValue]]?
+                    var cells: [[String: JSONValue]] = []
+                    if let table {
+                        cells = try table.reader.read(maxRows: n)
+                        guard cells.count == n else {
+                            throw metadataTooShort(
+                                plan,
+                                table: table,
+                                vectorRow: firstRow + cells.count
+                            )
+                        }
+                    } else if reader.format == .jsonLines {
+                        cells = chunk.metadata
                     }
-                }
-                let keys: BulkKeys
-                if plan.keyColumn != nil, let converter {
-                    let list = try cells.enumerated().map {
-                        try converter.key($1, row: firstRow + $0)
-                    }
-                    keys = bulkKeys(list, schema: schema)
-                } else if !chunk.keys.isEmpty {
-                    keys = bulkKeys(
-                        try chunk.keys.enumerated().map {
-                            try recordKey($1, schema: schema, row: firstRow + $0, file: plan.file)
-                        },
-                        schema: schema
-                    )
-                } else if schema.keyKind == .uint64 {
-                    keys = .sequential(start: UInt64(firstRow))
-                } else {
-                    keys = .strings((firstRow..<firstRow + n).map { String($0) })
-                }
-                // One committed transaction per batch.
-                let batchFloats: [Float] =
-                    plane == .floats ? (floatsReady ? floats : chunk.floats) : []
-                let batchBits: [UInt8] =
-                    plane == .bits ? (reader.elementKind == .float32 ? bits : chunk.bytes) : []
-                do {
-                    try batchFloats.withUnsafeBufferPointer { f in
-                        try batchBits.withUnsafeBufferPointer { b in
-                            try database.write { tx in
-                                try tx.collection(name).appendBatch(
-                                    count: n,
-                                    floats: plane == .floats ? f : nil,
-                                    bits: plane == .bits ? b : nil,
-                                    keys: keys,
-                                    metadata: metadata
-                                )
-                            }
+                    if let converter {
+                        metadata = try cells.enumerated().map {
+                            try converter.convert($1, row: firstRow + $0)
                         }
                     }
-                } catch let error as QuiverError where ErrorReport.isBadInput(error.code) {
-                    throw QuiverError(
-                        error.code,
-                        "\(plan.file) rows \(firstRow)..<\(firstRow + n): \(error.message)",
-                        collection: error.collection,
-                        key: error.key,
-                        field: error.field
-                    )
+                    let keys: BulkKeys
+                    if plan.keyColumn != nil, let converter {
+                        let list = try cells.enumerated().map {
+                            try converter.key($1, row: firstRow + $0)
+                        }
+                        keys = bulkKeys(list, schema: schema)
+                    } else if !chunk.keys.isEmpty {
+                        keys = bulkKeys(
+                            try chunk.keys.enumerated().map {
+                                try recordKey($1, schema: schema, row: firstRow + $0, file: plan.file)
+                            },
+                            schema: schema
+                        )
+                    } else if schema.keyKind == .uint64 {
+                        keys = .sequential(start: UInt64(firstRow))
+                    } else {
+                        keys = .strings((firstRow..<firstRow + n).map { String($0) })
+                    }
+                    // One committed transaction per batch.
+                    let batchFloats: [Float] =
+                        plane == .floats ? (floatsReady ? floats : chunk.floats) : []
+                    let batchBits: [UInt8] =
+                        plane == .bits ? (reader.elementKind == .float32 ? bits : chunk.bytes) : []
+                    do {
+                        try batchFloats.withUnsafeBufferPointer { f in
+                            try batchBits.withUnsafeBufferPointer { b in
+                                try database.write { tx in
+                                    try tx.collection(name).appendBatch(
+                                        count: n,
+                                        floats: plane == .floats ? f : nil,
+                                        bits: plane == .bits ? b : nil,
+                                        keys: keys,
+                                        metadata: metadata
+                                    )
+                                }
+                            }
+                        }
+                    } catch let error as QuiverError where ErrorReport.isBadInput(error.code) {
+                        throw QuiverError(
+                            error.code,
+                            "\(plan.file) rows \(firstRow)..<\(firstRow + n): \(error.message)",
+                            collection: error.collection,
+                            key: error.key,
+                            field: error.field
+                        )
+                    }
+                    imported += n
+                    batches += 1
+                    progress.update(rows: imported)
                 }
-                imported += n
-                batches += 1
-                progress.update(rows: imported)
             }
         } catch {
             if imported > 0 {

@@ -288,6 +288,7 @@ extension Database {
     /// committed. Everything is durable when this returns. ``bulkLoad(into:count:floats:bits:keys:metadata:batchSize:progress:)``
     /// uses it.
     public func withDeferredSync<R>(_ body: () throws -> R) throws -> R {
+        guard !isReadOnly else { return try body() }
         do { return try environment.withDeferredMetaSync(body) } catch let e as StorageError { throw QuiverError(e) }
     }
 }

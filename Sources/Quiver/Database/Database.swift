@@ -47,7 +47,7 @@ public final class Database: Sendable {
     /// The store's path.
     public var path: String { environment.path }
     /// Whether the store was opened read-only.
-    public var isReadOnly: Bool { environment.isReadOnly }
+    public let isReadOnly: Bool
 
     /// Opens the store at `path`, creating it (unless read-only) when it does not exist.
     ///
@@ -64,6 +64,7 @@ public final class Database: Sendable {
         options.syncMode = configuration.syncMode
         options.mapSize = max(configuration.initialMapSize, (existingSize ?? 0) + (64 << 20))
         environment = try Self.sharedEnvironment(path: path, options: options)
+        isReadOnly = configuration.readOnly
         // A data file shorter than the pages LMDB's meta page claims would fault (SIGBUS) when
         // those pages are read: refuse it here with a clear error.
         let info = environment.info()
@@ -132,8 +133,10 @@ public final class Database: Sendable {
     private static func sharedEnvironment(path: String, options: Environment.Options) throws -> Environment {
         try openEnvironments.withLock { open in
             if let id = identity(of: path), let existing = open[id]?.environment {
-                guard existing.isReadOnly == options.readOnly else {
-                    throw QuiverError(.invalidArgument, "\(path) is already open \(existing.isReadOnly ? "read-only" : "writable") in this process")
+                // A writable environment serves read-only handles too (they refuse writes
+                // themselves); a read-only one cannot serve a writable handle.
+                guard options.readOnly || !existing.isReadOnly else {
+                    throw QuiverError(.invalidArgument, "\(path) is already open read-only in this process; close that handle to open it writable")
                 }
                 return existing
             }

@@ -82,6 +82,10 @@ struct ExactScanner {
                                             top.push(distance: d[local], row: UInt32(firstRow + local))
                                         }
                                     }
+                                } else if selected == blockRows {
+                                    // Every row of the block: one tight loop over the distances.
+                                    Self.compute(kernel, query, components, base, stride, blockRows, d.baseAddress!, n.baseAddress!, c.baseAddress!)
+                                    top.pushRows(distances: d.baseAddress!, count: blockRows, firstRow: UInt32(firstRow))
                                 } else {
                                     Self.compute(kernel, query, components, base, stride, blockRows, d.baseAddress!, n.baseAddress!, c.baseAddress!)
                                     for w in wordStart..<wordEnd {

@@ -16,6 +16,7 @@ mkdir -p "$out"
 python=$(sh "$shared/bench/setup.sh")
 [ -f "$data/debian/base.fvecs" ] || (cd "$data" && python3 unpack.py)
 [ -f "$out/syn1m/base.fvecs" ] || python3 "$data/make_synthetic.py" "$out/syn1m" --n 1000000 --dim 128
+[ -f "$out/debian_gt_cosine.ivecs" ] || "$python" Tools/scripts/cosine_truth.py "$data/debian/base.fvecs" "$data/debian/queries.fvecs" "$out/debian_gt_cosine.ivecs"
 swift build -c release --product quiver >/dev/null
 quiver=.build/release/quiver
 export QUIVER_COMMIT=$(git rev-parse --short HEAD)
@@ -25,9 +26,9 @@ results=$out/results-$(date +%Y%m%d-%H%M%S).jsonl
 tag() { python3 -c 'import json,sys; d=json.load(sys.stdin); d["run"]=sys.argv[1]; print(json.dumps(d))' "$1" >>"$results"; }
 for round in $(seq "$rounds"); do
   echo "round $round/$rounds" >&2
-  "$quiver" bench exact --base "$deb/base.fvecs" --queries "$deb/queries.fvecs" --truth "$deb/gt.ivecs" \
+  "$quiver" bench exact --base "$deb/base.fvecs" --queries "$deb/queries.fvecs" --truth "$out/debian_gt_cosine.ivecs" \
       --metric cosine --k 10 --batch --threads 1 --json --quiet | tag quiver-float-1thread
-  "$quiver" bench exact --base "$deb/base.fvecs" --queries "$deb/queries.fvecs" --truth "$deb/gt.ivecs" \
+  "$quiver" bench exact --base "$deb/base.fvecs" --queries "$deb/queries.fvecs" --truth "$out/debian_gt_cosine.ivecs" \
       --metric cosine --k 10 --batch --threads 2 --json --quiet | tag quiver-float-2threads
   "$quiver" bench exact --base "$deb/base.fvecs" --queries "$deb/queries.fvecs" \
       --binarize --metric hamming --k 10 --json --quiet | tag quiver-binary

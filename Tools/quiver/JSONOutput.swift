@@ -1,4 +1,5 @@
 import Quiver
+import QuiverFiles
 
 /// A JSON value for the tool's output: objects keep their key order so that summaries read
 /// in a fixed, documented order (docs/cli.md), which `JSONValue` (sorted keys) does not.
@@ -113,26 +114,9 @@ extension JSONOutput {
     }
 }
 
-/// `s` as a JSON string literal.
+/// `s` as a JSON string literal (QuiverFiles' serializer: one escaping rule everywhere).
 func jsonQuoted(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
+    JSONValue.string(s).serialized()
 }
 
 /// Prints a JSON document on stdout, indented by two spaces.

@@ -169,9 +169,29 @@ public final class Environment: @unchecked Sendable {
                 try grow()
                 continue
             }
+            if rc == EIO, isOutOfSpace() {
+                // LMDB reports a short write as EIO; here the cause is a full disk or file-size
+                // limit. The commit did not happen (the meta page is written last).
+                throw StorageError(code: .diskFull, operation: "mdb_txn_commit", message: "no space left for the commit (disk or file-size limit full)")
+            }
             try check(rc, "mdb_txn_commit")
             return result
         }
+    }
+
+    /// Whether the file system holding the store has under 64 MiB free, or the process's
+    /// file-size limit (`RLIMIT_FSIZE`) is within 64 MiB of the data file's size.
+    private func isOutOfSpace() -> Bool {
+        let margin: UInt64 = 64 << 20
+        var fs = statvfs()
+        if statvfs(path, &fs) == 0, UInt64(fs.f_bavail) * UInt64(fs.f_frsize) < margin { return true }
+        var limit = rlimit()
+        var info = stat()
+        if getrlimit(RLIMIT_FSIZE_VALUE, &limit) == 0, limit.rlim_cur != rlim_t.max, stat(path, &info) == 0,
+           UInt64(info.st_size) + margin >= UInt64(limit.rlim_cur) {
+            return true
+        }
+        return false
     }
 
     private func isMapFull(_ error: any Error) -> Bool {
@@ -298,6 +318,12 @@ public final class Environment: @unchecked Sendable {
         return Int(dead)
     }
 }
+
+#if canImport(Glibc)
+private let RLIMIT_FSIZE_VALUE = __rlimit_resource_t(RLIMIT_FSIZE.rawValue)
+#else
+private let RLIMIT_FSIZE_VALUE = RLIMIT_FSIZE
+#endif
 
 extension String {
     fileprivate func trimmingTrailingNewline() -> String {

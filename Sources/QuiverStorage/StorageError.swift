@@ -20,7 +20,8 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         case readersFull
         /// LMDB: `MDB_TXN_FULL`. A single transaction touched too many pages.
         case transactionFull
-        /// `ENOSPC` or `EDQUOT`: the disk is full. The transaction was rolled back.
+        /// `ENOSPC`, `EDQUOT` or `EFBIG`: the disk (or the file size limit) is full. The
+        /// transaction was rolled back.
         case diskFull
         /// LMDB: `MDB_CORRUPTED`, `MDB_PAGE_NOTFOUND`, `MDB_INVALID`: the file is damaged or not
         /// an LMDB environment.
@@ -73,7 +74,7 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         case MDB_TXN_FULL: .transactionFull
         case MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID, MDB_BAD_VALSIZE: .corrupted
         case MDB_VERSION_MISMATCH: .versionMismatch
-        case ENOSPC, EDQUOT: .diskFull
+        case ENOSPC, EDQUOT, EFBIG: .diskFull
         case ENOENT: .notFound
         case EACCES, EROFS, EPERM: .permissionDenied
         case EAGAIN, EBUSY: .busy

@@ -77,3 +77,49 @@ struct CrashTests {
         #expect(try reopened.verify().isEmpty)
     }
 }
+
+@Suite("Full disk")
+struct FullDiskTests {
+    /// A write that runs out of space (here: the file-size limit, `EFBIG`, which LMDB reports
+    /// like `ENOSPC`) fails with `diskFull`, commits nothing more, and loses nothing committed.
+    @Test func aFullDiskLosesNothingCommitted() throws {
+        let cli = try CLIHarness()
+        let dimensions = 64
+        func fvecs(rows: Int, offset: Int) -> Data {
+            var data = Data()
+            for r in 0..<rows {
+                withUnsafeBytes(of: Int32(dimensions).littleEndian) { data.append(contentsOf: $0) }
+                for c in 0..<dimensions {
+                    withUnsafeBytes(of: Float(r + offset + c).bitPattern.littleEndian) { data.append(contentsOf: $0) }
+                }
+            }
+            return data
+        }
+        try fvecs(rows: 2_000, offset: 0).write(to: URL(fileURLWithPath: cli.path("small.fvecs")))
+        try fvecs(rows: 100_000, offset: 0).write(to: URL(fileURLWithPath: cli.path("big.fvecs")))
+        let store = cli.path("s.quiver")
+        let first = try cli.run(["import", "c", "small.fvecs", "--store", store, "--create", "--metric", "l2", "--quiet"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let size = try FileManager.default.attributesOfItem(atPath: store)[.size] as! Int
+        // bash: SIGXFSZ ignored (so write() fails with EFBIG instead of killing), a file-size
+        // limit of the current size plus 4 MiB (units of 1 KiB), then the import.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "trap '' XFSZ; ulimit -f \(size / 1024 + 4096); exec \"$0\" \"$@\"", cli.binary.path,
+                             "import", "c", "big.fvecs", "--store", store, "--resume", "--batch-rows", "10000", "--quiet"]
+        process.currentDirectoryURL = cli.folder
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(message.contains("diskFull"), "\(message)")
+        let db = try Database(path: store, configuration: .init(readOnly: true))
+        #expect(try db.verify().isEmpty)
+        let count = try db.read { try $0.collection("c").count }
+        #expect(count >= 2_000 && count < 100_000 && (count - 2_000) % 10_000 == 0, "\(count)")
+        #expect(try db.read { try $0.collection("c").get(1_999)?.vector?.first } == 1_999)
+    }
+}

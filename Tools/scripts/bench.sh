@@ -39,3 +39,7 @@ for round in $(seq "$rounds"); do
   rm -f "$out/dd.tmp"
 done
 python3 Tools/scripts/bench_summary.py "$results"
+# The shared peer harness's own view of the same two FAISS indexes (its results directory).
+if [ "${QUIVER_BENCH_PEERS:-1}" = 1 ]; then
+  "$python" "$shared/bench/peers.py" run --dataset debian --peers faiss-flat,faiss-binflat --queries 1000 >&2 || true
+fi

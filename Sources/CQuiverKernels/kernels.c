@@ -11,6 +11,54 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- Scratch memory of the batch kernels ---------------------------------------------------- */
+
+/*
+ * A small pool of buffers instead of thread-local ones: nothing is left behind when a thread
+ * exits, and no pthread keys are needed. Each slot holds one free buffer or NULL; taking and
+ * returning a buffer is one atomic exchange or compare-exchange per slot visited. Every buffer
+ * starts with a 64-byte header that records its capacity in floats.
+ */
+enum { QV_SCRATCH_SLOTS = 16, QV_SCRATCH_HEADER = 64 };
+static float *qv_scratch_slots[QV_SCRATCH_SLOTS]; /* accessed with __atomic builtins */
+
+static inline size_t qv_scratch_capacity(const float *p) {
+    size_t floats;
+    memcpy(&floats, (const unsigned char *)p - QV_SCRATCH_HEADER, sizeof floats);
+    return floats;
+}
+
+static inline void qv_scratch_free(float *p) { free((unsigned char *)p - QV_SCRATCH_HEADER); }
+
+float *qv_internal_scratch_take(size_t floats) {
+    for (int i = 0; i < QV_SCRATCH_SLOTS; i++) {
+        if (__atomic_load_n(&qv_scratch_slots[i], __ATOMIC_RELAXED) == NULL) continue;
+        float *p = __atomic_exchange_n(&qv_scratch_slots[i], NULL, __ATOMIC_ACQUIRE);
+        if (p == NULL) continue;
+        if (qv_scratch_capacity(p) >= floats) return p;
+        qv_scratch_free(p); /* too small for this call: replaced below */
+        break;
+    }
+    if (floats > (SIZE_MAX - QV_SCRATCH_HEADER - 4095) / 4) return NULL;
+    const size_t bytes = (QV_SCRATCH_HEADER + floats * 4 + 4095) / 4096 * 4096;
+    unsigned char *base = aligned_alloc(64, bytes);
+    if (base == NULL) return NULL;
+    const size_t capacity = (bytes - QV_SCRATCH_HEADER) / 4;
+    memcpy(base, &capacity, sizeof capacity);
+    return (float *)(base + QV_SCRATCH_HEADER);
+}
+
+void qv_internal_scratch_give(float *p) {
+    for (int i = 0; i < QV_SCRATCH_SLOTS; i++) {
+        float *expected = NULL;
+        if (__atomic_compare_exchange_n(&qv_scratch_slots[i], &expected, p, 0, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED)) {
+            return;
+        }
+    }
+    qv_scratch_free(p); /* more buffers in flight than slots */
+}
+
 /* ---- Scalar kernels: portable C, correct for any n; the fallback on every platform ---------- */
 
 static inline QV_ALWAYS_INLINE float qv_scalar_load(const unsigned char *p, size_t k) {

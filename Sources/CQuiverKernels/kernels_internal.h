@@ -17,6 +17,14 @@ typedef uint32_t (*qv_hamming_pair_fn)(const uint64_t *a, const uint64_t *b, siz
 typedef void (*qv_hamming_rows_fn)(const uint64_t *q, const void *base, size_t stride_bytes,
                                    size_t rows, size_t words, uint32_t *out);
 
+/*
+ * Scratch buffers of the batch kernels (which pack their queries into them), from a small pool
+ * shared by all threads: take returns a 64-byte-aligned buffer of at least `floats` floats, or
+ * NULL when memory runs out; give returns it to the pool (or frees it when the pool is full).
+ */
+QV_HIDDEN float *qv_internal_scratch_take(size_t floats);
+QV_HIDDEN void qv_internal_scratch_give(float *buffer);
+
 /* Float tables from kernels_simd.c; their hamming fields are NULL (the dispatcher fills them). */
 #if defined(__clang__) && defined(__x86_64__)
 #define QV_HAVE_X86_TABLES 1

@@ -256,55 +256,306 @@ static inline QV_ALWAYS_INLINE void QV_FN(tile_row)(const int kind, const int R,
  * few KiB) stays in L1 across all query tiles. Rows are read from memory once per call; the next
  * row tile is prefetched while the current one is computed, spread over the steps of its first
  * query tile (measured about 8 % faster on AVX2 from memory, whereas prefetching did not help the
- * row scans).
+ * row scans). Used for the queries [q_begin, q_end) that do not fill an outer-product panel.
  */
-static inline QV_ALWAYS_INLINE void QV_FN(batch)(const int kind, const int TR, const int TQ,
-                                                 const float *queries,
-                                                 size_t query_count, size_t query_stride_floats,
-                                                 const void *base, size_t stride, size_t rows,
-                                                 size_t n, float *out) {
-    if (rows == 0 || query_count == 0) return;
+static inline QV_ALWAYS_INLINE void QV_FN(batch_hsum)(const int kind, const int TR, const int TQ,
+                                                      const float *queries, size_t q_begin,
+                                                      size_t q_end, size_t query_count,
+                                                      size_t query_stride_floats, const void *base,
+                                                      size_t stride, size_t rows, size_t n,
+                                                      float *out) {
+    if (rows == 0 || q_begin >= q_end) return;
     const unsigned char *qbytes = (const unsigned char *)queries;
     const unsigned char *rbytes = (const unsigned char *)base;
     const size_t q_stride = query_stride_floats * 4;
     const size_t row_bytes = n * 4 > 64 ? n * 4 : 64;
     size_t row_block = (QV_ROW_BLOCK_BYTES / (stride > row_bytes ? stride : row_bytes)) / TR * TR;
-    if (row_block < TR) row_block = TR;
+    if (row_block < (size_t)TR) row_block = TR;
     size_t query_block = (QV_QUERY_BLOCK_BYTES / row_bytes) / TQ * TQ;
-    if (query_block < TQ) query_block = TQ;
+    if (query_block < (size_t)TQ) query_block = TQ;
 
     for (size_t rb = 0; rb < rows; rb += row_block) {
         const size_t r_end = rows - rb > row_block ? rb + row_block : rows;
-        for (size_t qb = 0; qb < query_count; qb += query_block) {
-            const size_t q_end = query_count - qb > query_block ? qb + query_block : query_count;
+        for (size_t qb = q_begin; qb < q_end; qb += query_block) {
+            const size_t qb_end = q_end - qb > query_block ? qb + query_block : q_end;
             size_t r = rb;
             for (; r + TR <= r_end; r += TR) {
                 const unsigned char *pf = NULL;
-                if (qb == 0 && r + 2 * TR <= rows) {
+                if (qb == q_begin && r + 2 * TR <= rows) {
                     pf = rbytes + (r + TR) * stride;
                 }
                 QV_FN(tile_row)(kind, TR, TQ, rbytes + r * stride, stride, qbytes, q_stride,
-                                qb, q_end, n, out + r * query_count, query_count, pf);
+                                qb, qb_end, n, out + r * query_count, query_count, pf);
             }
             for (; r < r_end; r++) {
-                QV_FN(tile_row)(kind, 1, TQ, rbytes + r * stride, stride, qbytes, q_stride, qb, q_end,
+                QV_FN(tile_row)(kind, 1, TQ, rbytes + r * stride, stride, qbytes, q_stride, qb, qb_end,
                                 n, out + r * query_count, query_count, NULL);
             }
         }
     }
 }
 
+/* ---- Outer-product batch (the sgemm micro-kernel of BLIS / OpenBLAS) ------------------------
+ *
+ * The queries are packed k-major into panels of QV_PW = 2 vectors of queries: component k of
+ * query j0 + j lies at panel[k * QV_PW + j] (zero for a missing query). The micro-kernel keeps
+ * R rows x 2 query vectors in 2R accumulators and, per component k, loads the 2 panel vectors,
+ * broadcasts component k of each of the R rows (in place: rows are never packed) and does 2R FMAs
+ * (dot) or 2R subtractions and FMAs (L2): no horizontal sums; each accumulator lane is one (row,
+ * query) result, stored as is, and sums its terms in order k = 0, 1, ... (per slice below).
+ */
+#define QV_PW (2 * QV_VW)
+
+/*
+ * Packs components [0, n) of queries [0, count) (count <= QV_PW; byte stride q_stride) into one
+ * panel, by 8 x 8 transposes (unpacks, shuffles and 128-bit lane permutes on AVX2) for blocks of
+ * 8 present queries and 8 components, element by element for the rest.
+ */
+static void QV_FN(pack_panel)(const unsigned char *q, size_t q_stride, size_t count, size_t n,
+                              float *panel) {
+    const size_t full = count / 8 * 8;
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        for (size_t j = 0; j < full; j += 8) {
+            qv_f32x8 v[8], t[8], u[8];
+            for (size_t i = 0; i < 8; i++) __builtin_memcpy(&v[i], q + (j + i) * q_stride + 4 * k, 32);
+            for (size_t i = 0; i < 8; i += 2) {
+                t[i] = __builtin_shufflevector(v[i], v[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+                t[i + 1] = __builtin_shufflevector(v[i], v[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+            }
+            for (size_t i = 0; i < 8; i += 4) {
+                u[i] = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+                u[i + 1] = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+                u[i + 2] = __builtin_shufflevector(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+                u[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+            }
+            /* u[i] (i < 4) holds component k + i of queries j ... j + 3, then component k + i + 4
+             * of the same queries; u[i + 4] the same for queries j + 4 ... j + 7. */
+            for (size_t i = 0; i < 4; i++) {
+                const qv_f32x8 lo = __builtin_shufflevector(u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+                const qv_f32x8 hi = __builtin_shufflevector(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+                __builtin_memcpy(panel + (k + i) * QV_PW + j, &lo, 32);
+                __builtin_memcpy(panel + (k + i + 4) * QV_PW + j, &hi, 32);
+            }
+        }
+    }
+    /* The rest: queries [full, QV_PW) of components [0, k), and all queries of components [k, n). */
+    for (size_t kk = 0; kk < n; kk++) {
+        for (size_t j = kk < k ? full : 0; j < QV_PW; j++) {
+            float x = 0;
+            if (j < count) __builtin_memcpy(&x, q + j * q_stride + 4 * kk, 4);
+            panel[kk * QV_PW + j] = x;
+        }
+    }
+}
+
+/*
+ * R rows (at rows0, byte stride `stride`, components [0, n)) against one panel. The first `cols`
+ * results of row r are stored to (or, if `accumulate`, added to) out[r * out_stride + c]. When
+ * `pf` is not NULL, the R rows at pf (the next tile) are prefetched, one cache line per row every
+ * 16 components.
+ */
+static inline QV_ALWAYS_INLINE void QV_FN(outer_tile)(const int kind, const int R,
+                                                      const unsigned char *rows0, size_t stride,
+                                                      const float *panel, size_t n, float *out,
+                                                      size_t out_stride, size_t cols,
+                                                      int accumulate, const unsigned char *pf) {
+    QV_VF acc[QV_OP_R_MAX > 0 ? QV_OP_R_MAX : 1][2];
+    const unsigned char *rp[QV_OP_R_MAX > 0 ? QV_OP_R_MAX : 1];
+    for (int r = 0; r < R; r++) {
+        rp[r] = rows0 + (size_t)r * stride;
+#if defined(__x86_64__)
+        /* Opaque to the optimizer: otherwise it derives each row's address from the previous
+         * row's, one more add per row and component (about 15 % more instructions for L2). */
+        __asm__("" : "+r"(rp[r]));
+#endif
+        acc[r][0] = acc[r][1] = (QV_VF){0};
+    }
+#define QV_OUTER_STEP(K)                                                                        \
+    do {                                                                                        \
+        const QV_VF q0_ = QV_FN(load)((const unsigned char *)(panel + (K) * QV_PW));            \
+        const QV_VF q1_ = QV_FN(load)((const unsigned char *)(panel + (K) * QV_PW + QV_VW));    \
+        for (int r = 0; r < R; r++) {                                                           \
+            float x_;                                                                           \
+            __builtin_memcpy(&x_, rp[r] + 4 * (K), 4);                                          \
+            if (kind == QV_L2) {                                                                \
+                const QV_VF d0_ = x_ - q0_;                                                     \
+                acc[r][0] += d0_ * d0_;                                                         \
+                const QV_VF d1_ = x_ - q1_;                                                     \
+                acc[r][1] += d1_ * d1_;                                                         \
+            } else {                                                                            \
+                acc[r][0] += x_ * q0_;                                                          \
+                acc[r][1] += x_ * q1_;                                                          \
+            }                                                                                   \
+        }                                                                                       \
+    } while (0)
+    /* The dot loop is unrolled by 4 to save loop overhead. The L2 loop stays rolled: unrolled,
+     * clang spills its accumulators (its 36 instructions per component, 4 of them loop overhead,
+     * keep it bound by instruction dispatch at about 80 % of the FMA peak on Zen 3). */
+    size_t k = 0;
+    if (pf != NULL) {
+        for (; k + 16 <= n; k += 16) {
+            for (int r = 0; r < R; r++) __builtin_prefetch(pf + (size_t)r * stride + 4 * k, 0, 3);
+            if (kind == QV_L2) {
+                _Pragma("clang loop unroll(disable)")
+                for (size_t kk = k; kk < k + 16; kk++) QV_OUTER_STEP(kk);
+            } else {
+                _Pragma("clang loop unroll_count(4)")
+                for (size_t kk = k; kk < k + 16; kk++) QV_OUTER_STEP(kk);
+            }
+        }
+    }
+    if (kind == QV_L2) {
+        _Pragma("clang loop unroll(disable)")
+        for (; k < n; k++) QV_OUTER_STEP(k);
+    } else {
+        _Pragma("clang loop unroll_count(4)")
+        for (; k < n; k++) QV_OUTER_STEP(k);
+    }
+#undef QV_OUTER_STEP
+    for (int r = 0; r < R; r++) {
+        float *o = out + (size_t)r * out_stride;
+        if (cols == QV_PW) {
+            for (int v = 0; v < 2; v++) {
+                if (accumulate) acc[r][v] += QV_FN(load)((const unsigned char *)(o + v * QV_VW));
+                __builtin_memcpy(o + v * QV_VW, &acc[r][v], sizeof(QV_VF));
+            }
+        } else {
+            float tmp[QV_PW];
+            __builtin_memcpy(tmp, &acc[r][0], sizeof(QV_VF));
+            __builtin_memcpy(tmp + QV_VW, &acc[r][1], sizeof(QV_VF));
+            for (size_t c = 0; c < cols; c++) o[c] = accumulate ? o[c] + tmp[c] : tmp[c];
+        }
+    }
+}
+
+/* Rows [r_begin, r_end) against one panel: tiles of MR rows, then one tile of the rest. */
+static inline QV_ALWAYS_INLINE void QV_FN(outer_rows)(const int kind, const int MR,
+                                                      const unsigned char *rbytes, size_t stride,
+                                                      size_t r_begin, size_t r_end, size_t rows,
+                                                      const float *panel, size_t n, float *out,
+                                                      size_t out_stride, size_t cols,
+                                                      int accumulate, int prefetch) {
+    size_t r = r_begin;
+    for (; r + MR <= r_end; r += MR) {
+        const unsigned char *pf = NULL;
+        if (prefetch && r + 2 * MR <= rows) pf = rbytes + (r + MR) * stride;
+        QV_FN(outer_tile)(kind, MR, rbytes + r * stride, stride, panel, n, out + r * out_stride,
+                          out_stride, cols, accumulate, pf);
+    }
+    const unsigned char *p = rbytes + r * stride;
+    float *o = out + r * out_stride;
+    switch (r_end - r) {
+#define QV_OUTER_CASE(RR)                                                                       \
+    case RR:                                                                                    \
+        if (RR < MR) QV_FN(outer_tile)(kind, RR < MR ? RR : 1, p, stride, panel, n, o,          \
+                                       out_stride, cols, accumulate, NULL);                     \
+        break;
+        QV_OUTER_CASE(1)
+        QV_OUTER_CASE(2)
+        QV_OUTER_CASE(3)
+        QV_OUTER_CASE(4)
+        QV_OUTER_CASE(5)
+        QV_OUTER_CASE(6)
+        QV_OUTER_CASE(7)
+        QV_OUTER_CASE(8)
+        QV_OUTER_CASE(9)
+        QV_OUTER_CASE(10)
+        QV_OUTER_CASE(11)
+        QV_OUTER_CASE(12)
+        QV_OUTER_CASE(13)
+        QV_OUTER_CASE(14)
+        QV_OUTER_CASE(15)
+#undef QV_OUTER_CASE
+    default:
+        break;
+    }
+}
+
+/*
+ * Whole panels of QV_PW queries go through the outer-product kernel, and so does a ragged end of
+ * QV_PW - 1 queries (zero-padded); a shorter ragged end goes through the horizontal-sum tiles,
+ * which measured faster than a panel padded with 2 or more zero queries (AVX2, Zen 3).
+ *
+ * Blocking (BLIS's, with the rows in place of its packed A): the panels live in a scratch
+ * buffer from a pool (kernels.c) of at most QV_PACK_BYTES, so long vectors are cut into slices
+ * of QV_PANEL_SLICE_BYTES / (4 * QV_PW) components (one panel slice stays in L1 with a row tile)
+ * and many queries into groups of panels. For each group and slice, the rows are walked in
+ * blocks of about QV_ROW_BLOCK_BYTES that stay in L2 while every panel of the group passes over
+ * them; slices after the first add to the outputs. The next row tile is prefetched during the
+ * first panel's pass. Without memory for the scratch, everything takes the horizontal-sum path.
+ */
+static inline QV_ALWAYS_INLINE void QV_FN(batch)(const int kind, const int TR, const int TQ,
+                                                 const int MR, const float *queries,
+                                                 size_t query_count, size_t query_stride_floats,
+                                                 const void *base, size_t stride, size_t rows,
+                                                 size_t n, float *out) {
+    if (rows == 0 || query_count == 0) return;
+    const size_t rest = query_count % QV_PW;
+    const size_t outer_queries = MR == 0 || n == 0 ? 0
+                               : rest + 1 >= QV_PW ? query_count : query_count - rest;
+    if (MR > 0 && outer_queries > 0) {
+        const size_t panels = (outer_queries + QV_PW - 1) / QV_PW;
+        const size_t kc_max = QV_PANEL_SLICE_BYTES / (QV_PW * 4) / 8 * 8;
+        const size_t kc = n < kc_max ? n : kc_max;
+        size_t group = QV_PACK_BYTES / (QV_PW * 4 * kc);
+        if (group < 1) group = 1;
+        if (group > panels) group = panels;
+        float *scratch = qv_internal_scratch_take(group * QV_PW * kc);
+        if (scratch == NULL) {
+            QV_FN(batch_hsum)(kind, TR, TQ, queries, 0, query_count, query_count, query_stride_floats,
+                              base, stride, rows, n, out);
+            return;
+        }
+        const unsigned char *qbytes = (const unsigned char *)queries;
+        const unsigned char *rbytes = (const unsigned char *)base;
+        const size_t q_stride = query_stride_floats * 4;
+        const size_t slice_bytes = kc * 4 > 64 ? kc * 4 : 64;
+        size_t row_block = (QV_ROW_BLOCK_BYTES / (stride < slice_bytes ? stride : slice_bytes)) / MR * MR;
+        if (row_block < (size_t)MR) row_block = MR;
+        for (size_t p0 = 0; p0 < panels; p0 += group) {
+            const size_t p_end = panels - p0 > group ? p0 + group : panels;
+            for (size_t k0 = 0; k0 < n; k0 += kc) {
+                const size_t kn = n - k0 < kc ? n - k0 : kc;
+                for (size_t p = p0; p < p_end; p++) {
+                    const size_t j = p * QV_PW;
+                    const size_t count = outer_queries - j < QV_PW ? outer_queries - j : QV_PW;
+                    QV_FN(pack_panel)(qbytes + j * q_stride + 4 * k0, q_stride, count, kn,
+                                      scratch + (p - p0) * QV_PW * kc);
+                }
+                for (size_t rb = 0; rb < rows; rb += row_block) {
+                    const size_t r_end = rows - rb > row_block ? rb + row_block : rows;
+                    for (size_t p = p0; p < p_end; p++) {
+                        const size_t j = p * QV_PW;
+                        const size_t cols = outer_queries - j < QV_PW ? outer_queries - j : QV_PW;
+                        QV_FN(outer_rows)(kind, MR, rbytes + 4 * k0, stride, rb, r_end, rows,
+                                          scratch + (p - p0) * QV_PW * kc, kn, out + j,
+                                          query_count, cols, k0 > 0, p == p0);
+                    }
+                }
+            }
+        }
+        qv_internal_scratch_give(scratch);
+    }
+    QV_FN(batch_hsum)(kind, TR, TQ, queries, outer_queries, query_count, query_count,
+                      query_stride_floats, base, stride, rows, n, out);
+}
+
 static void QV_FN(dot_f32_batch)(const float *queries, size_t query_count,
                                  size_t query_stride_floats, const void *base, size_t stride,
                                  size_t rows, size_t n, float *out) {
-    QV_FN(batch)(QV_DOT, QV_TILE_R, QV_TILE_Q, queries, query_count, query_stride_floats, base, stride, rows, n, out);
+    QV_FN(batch)(QV_DOT, QV_TILE_R, QV_TILE_Q, QV_OP_R, queries, query_count, query_stride_floats,
+                 base, stride, rows, n, out);
 }
 
 static void QV_FN(l2sq_f32_batch)(const float *queries, size_t query_count,
                                   size_t query_stride_floats, const void *base, size_t stride,
                                   size_t rows, size_t n, float *out) {
-    QV_FN(batch)(QV_L2, QV_L2_TILE_R, QV_L2_TILE_Q, queries, query_count, query_stride_floats, base, stride, rows, n, out);
+    QV_FN(batch)(QV_L2, QV_L2_TILE_R, QV_L2_TILE_Q, QV_OP_L2_R, queries, query_count,
+                 query_stride_floats, base, stride, rows, n, out);
 }
+
+#undef QV_PW
 
 /* Eight accumulators: enough loads in flight to saturate memory, whatever the add latency. */
 static double QV_FN(read_bandwidth)(const void *base, size_t bytes) {

@@ -77,12 +77,19 @@ void qv_hamming_rows(const uint64_t *q, const void *base, size_t stride_bytes, s
 
 /**
  * out[r * query_count + j] = dot(row r, query j); query j starts at queries + j * query_stride_floats.
- * Register-tiled so that each row is read from memory once per call, whatever `query_count`.
+ * An outer-product (sgemm-like) kernel: the queries are packed once per call into a scratch
+ * buffer from an internal pool, no horizontal sums are needed, and each row is read from memory
+ * once per group of packed queries (at least 80 queries, so once per call in the engine's use).
+ * A ragged end of a few queries (and the scalar table, and L2 on SSE2 and NEON) use register
+ * tiles of rows x queries instead.
  */
 void qv_dot_f32_batch(const float *queries, size_t query_count, size_t query_stride_floats,
                       const void *base, size_t stride_bytes, size_t rows, size_t n, float *out);
 
-/** Like qv_dot_f32_batch, with the squared L2 distance (summed over differences). */
+/**
+ * Like qv_dot_f32_batch, with the squared L2 distance, summed over differences like
+ * qv_l2sq_f32 (a subtraction and an FMA per term, not |x|^2 + |q|^2 - 2 x.q).
+ */
 void qv_l2sq_f32_batch(const float *queries, size_t query_count, size_t query_stride_floats,
                        const void *base, size_t stride_bytes, size_t rows, size_t n, float *out);
 

@@ -66,18 +66,7 @@ QV_HIDDEN const qv_kernel_table *qv_internal_table_sse2(void) { return &QV_FN(ta
 #else
 QV_HIDDEN const qv_kernel_table *qv_internal_table_neon(void) { return &QV_FN(table); }
 #endif
-#undef QV_VW
-#undef QV_VF
-#undef QV_TILE_R
-#undef QV_TILE_Q
-#undef QV_L2_TILE_R
-#undef QV_L2_TILE_Q
-#undef QV_TILE_MAX
-#undef QV_OP_R
-#undef QV_OP_L2_R
-#undef QV_OP_R_MAX
-#undef QV_FN
-#undef QV_ISA_NAME
+#include "kernels_simd_end.h"
 
 #if defined(__x86_64__)
 
@@ -110,18 +99,7 @@ static inline QV_ALWAYS_INLINE qv_f32x8 qv_partial_avx2(const unsigned char *p, 
 }
 #include "kernels_simd_body.h"
 QV_HIDDEN const qv_kernel_table *qv_internal_table_avx2(void) { return &QV_FN(table); }
-#undef QV_VW
-#undef QV_VF
-#undef QV_TILE_R
-#undef QV_TILE_Q
-#undef QV_L2_TILE_R
-#undef QV_L2_TILE_Q
-#undef QV_TILE_MAX
-#undef QV_OP_R
-#undef QV_OP_L2_R
-#undef QV_OP_R_MAX
-#undef QV_FN
-#undef QV_ISA_NAME
+#include "kernels_simd_end.h"
 #pragma clang attribute pop
 
 /* ---- AVX-512F + VL ------------------------------------------------------------------------ */
@@ -156,18 +134,7 @@ static inline QV_ALWAYS_INLINE qv_f32x16 qv_partial_avx512(const unsigned char *
 }
 #include "kernels_simd_body.h"
 QV_HIDDEN const qv_kernel_table *qv_internal_table_avx512(void) { return &QV_FN(table); }
-#undef QV_VW
-#undef QV_VF
-#undef QV_TILE_R
-#undef QV_TILE_Q
-#undef QV_L2_TILE_R
-#undef QV_L2_TILE_Q
-#undef QV_TILE_MAX
-#undef QV_OP_R
-#undef QV_OP_L2_R
-#undef QV_OP_R_MAX
-#undef QV_FN
-#undef QV_ISA_NAME
+#include "kernels_simd_end.h"
 #pragma clang attribute pop
 
 /* ---- Hamming with AVX-512 VPOPCNTDQ ------------------------------------------------------- */

@@ -5,15 +5,17 @@ import QuiverKernels
 import QuiverStorage
 
 extension CollectionReader {
-    /// Queries per tile of the batched kernel: each stored row is read once per tile.
-    static let batchTile = 64
+    /// The most queries per tile of the batched kernel: each stored row is read once per
+    /// tile. 256 measured 1.2-1.3x faster than 64 on debian (fewer passes over memory; the
+    /// tile's 128 KiB of distances per block still sits in L2).
+    static let maximumBatchTile = 256
 
     /// Returns, for each query, the `k` nearest records that pass `filter`, by exact scan
     /// of many queries at once.
     ///
-    /// Queries are taken in tiles of 64; each tile walks the vector blocks once with a
-    /// register-blocked kernel (a small matrix product per block), so a stored row is read
-    /// from memory once per 64 queries. Tiles are spread over `threads` threads: the blocks
+    /// Queries are taken in tiles of up to 256 (smaller when that would leave a thread idle);
+    /// each tile walks the vector blocks once with a register-blocked kernel (a small matrix
+    /// product per block), so a stored row is read from memory once per tile. Tiles are spread over `threads` threads: the blocks
     /// are resolved in this transaction first, then read in place by every thread.
     /// Results equal ``search(_:k:filter:options:)`` query by query, for float collections on
     /// their full vectors; other kinds run query by query.
@@ -40,7 +42,9 @@ extension CollectionReader {
         }
         let rows = try selectedRows(filter)
         let blocks = try blockPointers(bits: false)
-        let tiles = (queries.count + Self.batchTile - 1) / Self.batchTile
+        let workerCount = max(1, threads)
+        let batchTile = min(Self.maximumBatchTile, max(16, ((queries.count + workerCount - 1) / workerCount + 15) / 16 * 16))
+        let tiles = (queries.count + batchTile - 1) / batchTile
         var hits = [[Hit]](repeating: [], count: queries.count)
         let rowCount = Int(snapshot.counters.rowCount)
         let rowsPerBlock = descriptor.rowsPerBlock
@@ -58,12 +62,12 @@ extension CollectionReader {
                     nonisolated(unsafe) let blockList = blocks
                     let workers = max(1, min(threads, tiles))
                     DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                        var out = [Float](repeating: 0, count: rowsPerBlock * Self.batchTile)
-                        var tops = [TopK](repeating: TopK(k: k), count: Self.batchTile)
+                        var out = [Float](repeating: 0, count: rowsPerBlock * batchTile)
+                        var tops = [TopK](repeating: TopK(k: k), count: batchTile)
                         var tile = worker
                         while tile < tiles {
-                            let first = tile * Self.batchTile
-                            let n = min(Self.batchTile, queries.count - first)
+                            let first = tile * batchTile
+                            let n = min(batchTile, queries.count - first)
                             for j in 0..<n { tops[j] = TopK(k: k) }
                             for (firstRow, base) in blockList {
                                 let wordStart = firstRow / 64

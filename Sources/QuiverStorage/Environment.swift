@@ -99,33 +99,41 @@ public final class Environment: @unchecked Sendable {
     /// Handles are opened once and cached: LMDB's `mdb_dbi_open` must not race with itself.
     /// - Returns: the table, or `nil` if it does not exist in a read-only environment.
     public func table(_ name: String) throws -> Table? {
+        try tables([name])[0]
+    }
+
+    /// Opens several tables at once: existing ones in one read transaction (no writer lock, so
+    /// opening a store never waits for another process's long write), missing ones created in
+    /// one write transaction (writable environments only).
+    /// - Parameter create: whether a writable environment creates missing tables.
+    /// - Returns: one table per name, `nil` where it does not exist (and was not created).
+    public func tables(_ names: [String], create: Bool = true) throws -> [Table?] {
+        var found: [String: Table] = [:]
         pthread_mutex_lock(tablesLock)
-        if let table = tables[name] {
-            pthread_mutex_unlock(tablesLock)
-            return table
-        }
+        for name in names { found[name] = tables[name] }
         pthread_mutex_unlock(tablesLock)
-        let opened: Table?
-        if isReadOnly {
+        var missing = names.filter { found[$0] == nil }
+        if !missing.isEmpty {
             // A handle opened in a read transaction survives only if that transaction commits
             // (lmdb.h, mdb_dbi_open), so this one is committed rather than aborted.
             let txn = try beginTransaction(readOnly: true)
             do {
-                opened = try txn.openTable(name, create: false)
+                for name in missing { found[name] = try txn.openTable(name, create: false) }
             } catch {
                 end(txn, commit: false)
                 throw error
             }
             try check(end(txn, commit: true), "mdb_txn_commit(read)")
-        } else {
-            opened = try write { txn in try txn.openTable(name, create: true) }
+            missing = names.filter { found[$0] == nil }
         }
-        if let opened {
-            pthread_mutex_lock(tablesLock)
-            tables[name] = opened
-            pthread_mutex_unlock(tablesLock)
+        if !missing.isEmpty && !isReadOnly && create {
+            let created = try write { txn in try missing.map { try txn.openTable($0, create: true) } }
+            for (name, table) in zip(missing, created) { found[name] = table }
         }
-        return opened
+        pthread_mutex_lock(tablesLock)
+        for (name, table) in found { tables[name] = table }
+        pthread_mutex_unlock(tablesLock)
+        return names.map { found[$0] }
     }
 
     /// Runs `body` in a read-only transaction: a consistent snapshot of the last commit.

@@ -41,7 +41,11 @@ public struct Transaction {
     /// Whether this is a read-only transaction.
     public let isReadOnly: Bool
 
-    func openTable(_ name: String, create: Bool) throws(StorageError) -> Table? {
+    /// Opens a table in this transaction (LMDB: `mdb_dbi_open`), creating it when `create`
+    /// is set in a write transaction. The handle stays valid after the transaction commits,
+    /// and dies with it if it aborts.
+    /// - Returns: the table, or `nil` if it does not exist and was not created.
+    public func openTable(_ name: String, create: Bool) throws(StorageError) -> Table? {
         var dbi: MDB_dbi = 0
         let rc = mdb_dbi_open(handle, name, create ? UInt32(MDB_CREATE) : 0, &dbi)
         if rc == MDB_NOTFOUND { return nil }

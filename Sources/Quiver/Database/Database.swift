@@ -81,7 +81,7 @@ public final class Database: Sendable {
     }
 
     private static func checkOrInitializeFormat(_ environment: Environment) throws {
-        let meta = try environment.table(StoreTables.metaName)
+        let meta = try environment.tables([StoreTables.metaName], create: false)[0]
         if let meta {
             let version: [UInt8]? = try environment.read { txn in
                 try StoreTables.formatKey.withUnsafeBytes { try txn.unsafeGet(meta, key: $0).map { Array($0) } }
@@ -104,11 +104,10 @@ public final class Database: Sendable {
         if foreign > (meta == nil ? 0 : 1) {
             throw QuiverError(.unsupportedFormat, "not a Quiver store: the LMDB environment holds other tables")
         }
-        for name in ["counters", "vectors.f32", "vectors.bits", "live", "keys", "records", "postings"] {
-            _ = try environment.table(name)
-        }
-        guard let meta = try environment.table(StoreTables.metaName) else { return }
+        // The tables and the format record in one transaction: a crash leaves all or nothing.
         try environment.write { txn in
+            let tables = try StoreTables.names.map { try txn.openTable($0, create: true) }
+            guard let meta = tables[0] else { preconditionFailure("a write transaction creates tables") }
             var v: [UInt8] = []
             v.appendLittleEndian(FormatVersion.current.major)
             v.appendLittleEndian(FormatVersion.current.minor)

@@ -42,21 +42,25 @@ struct StoreTables: Sendable {
     static let reservedNames = ["hnsw.nodes", "hnsw.links", "hnsw.meta", "pq.codebooks", "pq.codes",
                                 "ivf.lists", "codes.int8", "multivector.tokens", "multivector.docs"]
 
+    static let names = [metaName, "counters", "vectors.f32", "vectors.bits", "live", "keys", "records", "postings"]
+
     init(environment: Environment) throws {
-        func open(_ name: String) throws -> Table {
-            guard let table = try environment.table(name) else {
+        let opened = try environment.tables(Self.names)
+        var byName: [String: Table] = [:]
+        for (name, table) in zip(Self.names, opened) {
+            guard let table else {
                 throw QuiverError(.unsupportedFormat, "the store has no table \(quoted(name)); it is not a Quiver store")
             }
-            return table
+            byName[name] = table
         }
-        meta = try open(Self.metaName)
-        counters = try open("counters")
-        floatBlocks = try open("vectors.f32")
-        bitBlocks = try open("vectors.bits")
-        live = try open("live")
-        keys = try open("keys")
-        records = try open("records")
-        postings = try open("postings")
+        meta = byName[Self.metaName]!
+        counters = byName["counters"]!
+        floatBlocks = byName["vectors.f32"]!
+        bitBlocks = byName["vectors.bits"]!
+        live = byName["live"]!
+        keys = byName["keys"]!
+        records = byName["records"]!
+        postings = byName["postings"]!
     }
 
     var all: [Table] { [meta, counters, floatBlocks, bitBlocks, live, keys, records, postings] }

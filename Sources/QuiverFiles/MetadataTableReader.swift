@@ -63,6 +63,9 @@ public struct MetadataTableReader: ~Copyable, Sendable {
     public let columns: [String]
     /// The number of rows returned so far (the header row not counted).
     public private(set) var rowsRead = 0
+    /// The line (1-based) each row returned by the last ``read(maxRows:)`` starts on, in the
+    /// same order: a CSV row may span lines, and blank lines are skipped.
+    public private(set) var lastReadLines: [Int] = []
     /// The file path, or `nil` for in-memory input.
     public var path: String? { input.path }
 
@@ -172,6 +175,7 @@ public struct MetadataTableReader: ~Copyable, Sendable {
         precondition(maxRows > 0, "maxRows must be positive")
         if let failure { throw failure }
         var rows: [[String: JSONValue]] = []
+        var lines: [Int] = []
         do throws(FileFormatError) {
             while rows.count < maxRows {
                 guard
@@ -180,6 +184,7 @@ public struct MetadataTableReader: ~Copyable, Sendable {
                         maximumLength: maximumLineLength)
                 else { break }
                 let row = rowsRead + rows.count
+                lines.append(firstLine)
                 if format == .jsonLines {
                     rows.append(try jsonObject(in: range, line: firstLine, row: row))
                 } else {
@@ -204,6 +209,7 @@ public struct MetadataTableReader: ~Copyable, Sendable {
             throw error
         }
         rowsRead += rows.count
+        lastReadLines = lines
         return rows
     }
 

@@ -130,3 +130,17 @@ import Testing
         #expect(rows[0]["section"] == .string("games"))
     }
 }
+
+@Suite("MetadataTableReader lines")
+struct MetadataTableReaderLineTests {
+    @Test func reportsTheLineEachRowStartsOn() throws {
+        let csv = "name,note\na,\"two\nlines\"\n\nb,plain\nc,x\n"
+        var table = try MetadataTableReader(bytes: Array(csv.utf8), format: .csv)
+        let rows = try table.read(maxRows: 2)
+        #expect(rows.count == 2)
+        // Row a starts on line 2 and spans 3; line 4 is blank; row b is on line 5.
+        #expect(table.lastReadLines == [2, 5])
+        _ = try table.read(maxRows: 10)
+        #expect(table.lastReadLines == [6])
+    }
+}

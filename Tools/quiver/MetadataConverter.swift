@@ -65,7 +65,7 @@ struct MetadataConverter {
     }
 
     /// Converts one row. `row` is the zero-based row in the file, for messages.
-    func convert(_ cells: [String: JSONValue], row: Int) throws -> [String: MetadataValue] {
+    func convert(_ cells: [String: JSONValue], row: Int, line: Int? = nil) throws -> [String: MetadataValue] {
         var out: [String: MetadataValue] = [:]
         var cells = cells
         // JSON Lines in the shape `export` writes (and `VectorFileReader` reads):
@@ -80,10 +80,10 @@ struct MetadataConverter {
                 if ignoreUnknownColumns { continue }
                 throw InputError(
                     "unknownField",
-                    "\(location(row: row, column: name)): \(quote(name)) is not a field of the schema (fields: \(schema.fields.map(\.name).joined(separator: ", "))); pass --ignore-unknown-columns to skip it"
+                    "\(location(row: row, line: line, column: name)): \(quote(name)) is not a field of the schema (fields: \(schema.fields.map(\.name).joined(separator: ", "))); pass --ignore-unknown-columns to skip it"
                 )
             }
-            if let converted = try convert(value, to: type, row: row, column: name) {
+            if let converted = try convert(value, to: type, row: row, line: line, column: name) {
                 out[name] = converted
             }
         }
@@ -91,7 +91,7 @@ struct MetadataConverter {
     }
 
     /// The key in `keyColumn` of one row.
-    func key(_ cells: [String: JSONValue], row: Int) throws -> RecordKey {
+    func key(_ cells: [String: JSONValue], row: Int, line: Int? = nil) throws -> RecordKey {
         guard let keyColumn else { preconditionFailure("key(_:row:) needs a key column") }
         let value = cells[keyColumn] ?? .null
         switch (schema.keyKind, value) {
@@ -104,17 +104,17 @@ struct MetadataConverter {
         }
         throw InputError(
             "invalidKey",
-            "\(location(row: row, column: keyColumn)): \(describe(value)) is not a valid \(schema.keyKind == .uint64 ? "unsigned integer" : "non-empty string") key"
+            "\(location(row: row, line: line, column: keyColumn)): \(describe(value)) is not a valid \(schema.keyKind == .uint64 ? "unsigned integer" : "non-empty string") key"
         )
     }
 
-    private func convert(_ value: JSONValue, to type: FieldType, row: Int, column: String) throws
+    private func convert(_ value: JSONValue, to type: FieldType, row: Int, line: Int?, column: String) throws
         -> MetadataValue?
     {
         func fail(_ why: String = "") -> InputError {
             InputError(
                 "typeMismatch",
-                "\(location(row: row, column: column)): cannot read \(describe(value)) as \(type.rawValue)\(why)"
+                "\(location(row: row, line: line, column: column)): cannot read \(describe(value)) as \(type.rawValue)\(why)"
             )
         }
         switch value {
@@ -196,15 +196,15 @@ struct MetadataConverter {
         }
     }
 
-    /// `path:line:column` of a cell. TSV/CSV lines assume one line per row after the header
-    /// (the reader does not report a row's line; see the report to the lead).
-    private func location(row: Int, column: String) -> String {
+    /// `path:line:column` of a cell: `line` as the reader reported it (rows may span lines or
+    /// follow blank ones); without it, one line per row after the header is assumed.
+    private func location(row: Int, line: Int?, column: String) -> String {
         switch format {
         case .jsonLines:
-            return "\(path):\(row + 1): row \(row), field \(quote(column))"
+            return "\(path):\(line ?? row + 1): row \(row), field \(quote(column))"
         default:
             let number = columnNumbers[column].map(String.init) ?? "?"
-            return "\(path):\(row + 2):\(number): row \(row), column \(quote(column))"
+            return "\(path):\(line ?? row + 2):\(number): row \(row), column \(quote(column))"
         }
     }
 

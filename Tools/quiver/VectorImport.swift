@@ -236,8 +236,10 @@ enum VectorImporter {
                     // Metadata and keys.
                     var metadata: [[String: MetadataValue]]?
                     var cells: [[String: JSONValue]] = []
+                    var lines: [Int] = []  // the metadata file's line of each row, when known
                     if let table {
                         cells = try table.reader.read(maxRows: n)
+                        lines = table.reader.lastReadLines
                         guard cells.count == n else {
                             throw metadataTooShort(
                                 plan,
@@ -250,13 +252,13 @@ enum VectorImporter {
                     }
                     if let converter {
                         metadata = try cells.enumerated().map {
-                            try converter.convert($1, row: firstRow + $0)
+                            try converter.convert($1, row: firstRow + $0, line: $0 < lines.count ? lines[$0] : nil)
                         }
                     }
                     let keys: BulkKeys
                     if plan.keyColumn != nil, let converter {
                         let list = try cells.enumerated().map {
-                            try converter.key($1, row: firstRow + $0)
+                            try converter.key($1, row: firstRow + $0, line: $0 < lines.count ? lines[$0] : nil)
                         }
                         keys = bulkKeys(list, schema: schema)
                     } else if !chunk.keys.isEmpty {

@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "QuiverKernels", dependencies: ["CQuiverKernels"]),
         .target(name: "QuiverStorage", dependencies: ["CLMDB", "CLZ4"]),
         .target(name: "QuiverFiles"),
-        .target(name: "Quiver", dependencies: ["QuiverStorage", "QuiverKernels", "CQuiverKernels"]),
+        .target(name: "Quiver", dependencies: ["QuiverStorage", "QuiverKernels"]),
         .executableTarget(
             name: "QuiverCLI",
             dependencies: [

@@ -17,6 +17,6 @@ check() {  # folder, allowed imports (regex)
 check Sources/QuiverKernels 'CQuiverKernels|Swift'
 check Sources/QuiverStorage 'CLMDB|CLZ4|Glibc|Darwin|Synchronization'
 check Sources/QuiverFiles 'Foundation|Glibc|Darwin|Musl|FoundationEssentials'
-check Sources/Quiver 'QuiverStorage|QuiverKernels|CQuiverKernels|Foundation|Dispatch|Synchronization|Glibc|Darwin'
+check Sources/Quiver 'QuiverStorage|QuiverKernels|Foundation|Dispatch|Synchronization|Glibc|Darwin'
 check Tools/quiver 'Quiver|QuiverFiles|ArgumentParser|Foundation|Dispatch|Glibc|Darwin|Synchronization'
 exit $fail

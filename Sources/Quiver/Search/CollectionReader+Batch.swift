@@ -1,4 +1,3 @@
-import CQuiverKernels
 import Dispatch
 import Foundation
 import QuiverKernels
@@ -79,18 +78,13 @@ extension CollectionReader {
                                 out.withUnsafeMutableBufferPointer { o in
                                     let q = queryBase + first * dimensions
                                     if kernel == .squaredL2 {
-                                        qv_l2sq_f32_batch(q, n, dimensions, base, stride, blockRows, dimensions, o.baseAddress!)
+                                        Kernels.squaredL2Batch(queries: q, queryCount: n, queryStride: dimensions, rows: base, byteStride: stride, rowCount: blockRows, dimensions: dimensions, into: o.baseAddress!)
                                     } else {
-                                        qv_dot_f32_batch(q, n, dimensions, base, stride, blockRows, dimensions, o.baseAddress!)
+                                        Kernels.dotBatch(queries: q, queryCount: n, queryStride: dimensions, rows: base, byteStride: stride, rowCount: blockRows, dimensions: dimensions, into: o.baseAddress!)
                                     }
-                                    // Distances from the kernel's dot products, once per
-                                    // block in a vectorisable loop, not per comparison.
-                                    let produced = blockRows * n
-                                    switch kernel {
-                                    case .negativeDot: for i in 0..<produced { o[i] = -o[i] }
-                                    case .cosineUnit: for i in 0..<produced { o[i] = 1 - o[i] }
-                                    default: break
-                                    }
+                                    // Distances once per block in a vectorisable loop, not per
+                                    // comparison.
+                                    kernel.distances(fromDots: o.baseAddress!, count: blockRows * n)
                                     for w in wordStart..<wordEnd {
                                         var word = words[w]
                                         while word != 0 {
@@ -160,7 +154,7 @@ extension CollectionReader {
         var sink = 0.0
         for _ in 0..<max(1, passes) {
             let start = DispatchTime.now().uptimeNanoseconds
-            for (_, base) in blocks { sink += qv_read_bandwidth(base, blockBytes) }
+            for (_, base) in blocks { sink += Kernels.readBandwidth(UnsafeRawBufferPointer(start: base, count: blockBytes)) }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             if seconds > 0 { best = max(best, Double(blocks.count * blockBytes) / seconds) }
         }

@@ -1,4 +1,3 @@
-import CQuiverKernels
 import QuiverKernels
 import QuiverStorage
 
@@ -15,6 +14,17 @@ enum DistanceKernel {
     case squaredL2
     /// Differing bits.
     case hamming
+
+    /// Turns the dot products the kernels give into distances, in place: `-d` for
+    /// ``negativeDot``, `1 - d` for ``cosineUnit``; other kernels produce distances already.
+    @inline(__always)
+    func distances(fromDots values: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .negativeDot: for i in 0..<count { values[i] = -values[i] }
+        case .cosineUnit: for i in 0..<count { values[i] = 1 - values[i] }
+        default: break
+        }
+    }
 
     static func forFloats(metric: Metric, prefix: Bool) -> DistanceKernel {
         switch metric {
@@ -113,21 +123,18 @@ struct ExactScanner {
                         _ out: UnsafeMutablePointer<Float>, _ norms: UnsafeMutablePointer<Float>, _ counts: UnsafeMutablePointer<UInt32>) {
         let q = query.assumingMemoryBound(to: Float.self)
         switch kernel {
-        case .negativeDot:
-            qv_dot_f32_rows(q, base, stride, count, components, out)
-            for i in 0..<count { out[i] = -out[i] }
-        case .cosineUnit:
-            qv_dot_f32_rows(q, base, stride, count, components, out)
-            for i in 0..<count { out[i] = 1 - out[i] }
+        case .negativeDot, .cosineUnit:
+            Kernels.dotRows(query: q, rows: base, byteStride: stride, rowCount: count, dimensions: components, into: out)
+            kernel.distances(fromDots: out, count: count)
         case .cosinePrefix:
-            qv_dot_norm_f32_rows(q, base, stride, count, components, out, norms)
+            Kernels.dotAndSquaredNormRows(query: q, rows: base, byteStride: stride, rowCount: count, dimensions: components, dots: out, squaredNorms: norms)
             for i in 0..<count {
                 out[i] = norms[i] > 0 ? 1 - out[i] / norms[i].squareRoot() : 1
             }
         case .squaredL2:
-            qv_l2sq_f32_rows(q, base, stride, count, components, out)
+            Kernels.squaredL2Rows(query: q, rows: base, byteStride: stride, rowCount: count, dimensions: components, into: out)
         case .hamming:
-            qv_hamming_rows(query.assumingMemoryBound(to: UInt64.self), base, stride, count, components, counts)
+            Kernels.hammingRows(query: query.assumingMemoryBound(to: UInt64.self), rows: base, byteStride: stride, rowCount: count, words: components, into: counts)
             for i in 0..<count { out[i] = Float(counts[i]) }
         }
     }

@@ -198,7 +198,6 @@ enum VectorImporter {
         var imported = 0
         var batches = 0
         var floats: [Float] = []
-        var bits: [UInt8] = []
         do {
             // Batches commit with one fsync each; everything is durable when the loop ends.
             try database.withDeferredSync {
@@ -227,7 +226,7 @@ enum VectorImporter {
                             firstRow: firstRow,
                             file: plan.file
                         )
-                        packSigns(chunk.floats, count: n, dimensions: dimensions, into: &bits)
+                        // The engine binarises by sign (numpy.packbits order) in appendBatch.
                     case (.bits, .packedBits), (.bits, .uint8):
                         break
                     case (.floats, .packedBits):
@@ -275,17 +274,18 @@ enum VectorImporter {
                     }
                     // One committed transaction per batch.
                     let batchFloats: [Float] =
-                        plane == .floats ? (floatsReady ? floats : chunk.floats) : []
+                        plane == .floats ? (floatsReady ? floats : chunk.floats)
+                        : (reader.elementKind == .float32 ? chunk.floats : [])
                     let batchBits: [UInt8] =
-                        plane == .bits ? (reader.elementKind == .float32 ? bits : chunk.bytes) : []
+                        plane == .bits && reader.elementKind != .float32 ? chunk.bytes : []
                     do {
                         try batchFloats.withUnsafeBufferPointer { f in
                             try batchBits.withUnsafeBufferPointer { b in
                                 try database.write { tx in
                                     try tx.collection(name).appendBatch(
                                         count: n,
-                                        floats: plane == .floats ? f : nil,
-                                        bits: plane == .bits ? b : nil,
+                                        floats: batchFloats.isEmpty ? nil : f,
+                                        bits: batchBits.isEmpty ? nil : b,
                                         keys: keys,
                                         metadata: metadata
                                     )
@@ -379,19 +379,6 @@ enum VectorImporter {
             "invalidVector",
             "\(file): row \(firstRow + index / dimensions) component \(index % dimensions) is \(floats[index]); vectors must be finite"
         )
-    }
-
-    /// Packs the sign bits of float rows (`numpy.packbits` order: a component > 0 gives 1).
-    static func packSigns(_ floats: [Float], count: Int, dimensions: Int, into bits: inout [UInt8])
-    {
-        let rowBytes = (dimensions + 7) / 8
-        bits.removeAll(keepingCapacity: true)
-        bits.append(contentsOf: repeatElement(0, count: count * rowBytes))
-        for row in 0..<count {
-            for c in 0..<dimensions where floats[row * dimensions + c] > 0 {
-                bits[row * rowBytes + c / 8] |= 0x80 >> UInt8(c % 8)
-            }
-        }
     }
 
     /// Checks that the collection's keys are the row numbers `0..<committed` of an earlier

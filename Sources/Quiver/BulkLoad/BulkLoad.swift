@@ -51,7 +51,8 @@ extension CollectionWriter {
     /// - Parameters:
     ///   - count: the number of records.
     ///   - floats: `count × dimensions` components, row-major, for collections that store floats.
-    ///   - bits: `count × ⌈dimensions / 8⌉` packed bytes, for binary collections without floats.
+    ///   - bits: `count × ⌈dimensions / 8⌉` packed bytes, for binary collections without floats
+    ///     (which also take `floats`, binarised by sign).
     ///   - keys: one key per record.
     ///   - metadata: one dictionary per record, or `nil`.
     /// - Throws: the errors of ``upsert(key:vector:metadata:)``, naming the first bad record;
@@ -63,7 +64,9 @@ extension CollectionWriter {
         guard keys.count(or: count) == count, metadata.map({ $0.count == count }) ?? true else {
             throw QuiverError(.invalidArgument, "keys and metadata must have one entry per vector (\(count))", collection: name)
         }
-        let usesFloats = descriptor.schema.vectors.storesFloats
+        // Floats are required where they are stored, and accepted for a bits-only binary
+        // collection (the bits are derived by sign, as upsert(key:vector:) does).
+        let usesFloats = descriptor.schema.vectors.storesFloats || (bits == nil && floats != nil)
         if usesFloats {
             guard let floats, floats.count == count * dimensions else {
                 throw QuiverError(.dimensionMismatch, "expected \(count) × \(dimensions) floats, got \(floats?.count ?? 0)", collection: name)

@@ -79,6 +79,17 @@ struct SearchTests {
         #expect(error?.code == .dimensionMismatch)
     }
 
+    @Test func floatsLoadIntoABitsOnlyCollectionBySign() throws {
+        let d = 70
+        let data = Datasets.clustered(count: 300, dimensions: d, seed: 41)
+        let (_, db) = try load(data, kind: .binary(dimensions: d, keepsFloats: false), metric: .hamming)
+        let stored = try db.read { try $0.collection("v").get(7) }
+        #expect(stored?.bits == BruteForce.signBits(data[7]))
+        #expect(stored?.vector == nil)
+        let hits = try db.read { try $0.collection("v").search(bits: BruteForce.signBits(data[7]), k: 1) }
+        #expect(hits.first?.distance == 0)
+    }
+
     @Test func binaryDerivedFromFloatsIsRescored() throws {
         let d = 96
         let data = Datasets.clustered(count: 2_000, dimensions: d, seed: 31)

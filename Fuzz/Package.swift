@@ -15,6 +15,7 @@ let targets: [(name: String, products: [String])] = [
     ("FuzzTable", ["QuiverFiles"]),  // TSV, CSV and JSON Lines metadata tables
     ("FuzzFilter", ["Quiver"]),  // filter text parser, printer and schema validation
     ("FuzzRecordCodec", ["Quiver"]),  // stored records, posting containers, key codecs
+    ("FuzzHNSW", ["Quiver"]),  // graph upkeep: upserts, deletes, builds, searches against exact
 ]
 
 let package = Package(

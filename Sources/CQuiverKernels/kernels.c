@@ -175,6 +175,16 @@ static double qv_read_bandwidth_scalar(const void *base, size_t bytes) {
     return total;
 }
 
+static void qv_dot_f32_gather_scalar(const float *q, const void *const *rows, size_t count,
+                                     size_t n, float *out) {
+    for (size_t i = 0; i < count; i++) out[i] = qv_dot_f32_scalar(q, (const float *)rows[i], n);
+}
+
+static void qv_l2sq_f32_gather_scalar(const float *q, const void *const *rows, size_t count,
+                                      size_t n, float *out) {
+    for (size_t i = 0; i < count; i++) out[i] = qv_l2sq_f32_scalar(q, (const float *)rows[i], n);
+}
+
 /* ---- Hamming with scalar popcounts: portable, and a POPCNT copy for x86 ----------------------- */
 
 #define QV_HFN(name) qv_##name##_portable
@@ -202,6 +212,8 @@ static const qv_kernel_table qv_table_scalar = {
     .dot_f32_batch = qv_dot_f32_batch_scalar,
     .l2sq_f32_batch = qv_l2sq_f32_batch_scalar,
     .read_bandwidth = qv_read_bandwidth_scalar,
+    .dot_f32_gather = qv_dot_f32_gather_scalar,
+    .l2sq_f32_gather = qv_l2sq_f32_gather_scalar,
 };
 
 /* ---- Dispatch ----------------------------------------------------------------------------- */
@@ -343,4 +355,12 @@ void qv_l2sq_f32_batch(const float *queries, size_t query_count, size_t query_st
 
 double qv_read_bandwidth(const void *base, size_t bytes) {
     return qv_table()->read_bandwidth(base, bytes);
+}
+
+void qv_dot_f32_gather(const float *q, const void *const *rows, size_t count, size_t n, float *out) {
+    qv_table()->dot_f32_gather(q, rows, count, n, out);
+}
+
+void qv_l2sq_f32_gather(const float *q, const void *const *rows, size_t count, size_t n, float *out) {
+    qv_table()->l2sq_f32_gather(q, rows, count, n, out);
 }

@@ -577,6 +577,69 @@ static double QV_FN(read_bandwidth)(const void *base, size_t bytes) {
     return total;
 }
 
+/*
+ * Gather: one query against rows at arbitrary addresses, four at a time. Each query vector is
+ * loaded once for four rows, and the four rows' loads are independent, so four cache misses are
+ * in flight at once (a graph hop's neighbours are scattered over the map).
+ */
+static inline QV_ALWAYS_INLINE void QV_FN(gather)(const int kind, const float *q,
+                                                  const void *const *rows, size_t count, size_t n,
+                                                  float *out) {
+    const unsigned char *qb = (const unsigned char *)q;
+    size_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        const unsigned char *p0 = (const unsigned char *)rows[i];
+        const unsigned char *p1 = (const unsigned char *)rows[i + 1];
+        const unsigned char *p2 = (const unsigned char *)rows[i + 2];
+        const unsigned char *p3 = (const unsigned char *)rows[i + 3];
+        QV_VF s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+        size_t k = 0;
+#define QV_G(S, P, VQ, LOAD)                                                                    \
+        do {                                                                                    \
+            QV_VF x_ = LOAD;                                                                    \
+            if (kind == QV_L2) {                                                                \
+                QV_VF d_ = (VQ) - x_;                                                           \
+                S += d_ * d_;                                                                   \
+            } else {                                                                            \
+                S += (VQ) * x_;                                                                 \
+            }                                                                                   \
+        } while (0)
+        for (; k + QV_VW <= n; k += QV_VW) {
+            QV_VF vq = QV_FN(load)(qb + 4 * k);
+            QV_G(s0, p0, vq, QV_FN(load)(p0 + 4 * k));
+            QV_G(s1, p1, vq, QV_FN(load)(p1 + 4 * k));
+            QV_G(s2, p2, vq, QV_FN(load)(p2 + 4 * k));
+            QV_G(s3, p3, vq, QV_FN(load)(p3 + 4 * k));
+        }
+        if (k < n) {
+            QV_VF vq = QV_FN(partial)(qb + 4 * k, n - k);
+            QV_G(s0, p0, vq, QV_FN(partial)(p0 + 4 * k, n - k));
+            QV_G(s1, p1, vq, QV_FN(partial)(p1 + 4 * k, n - k));
+            QV_G(s2, p2, vq, QV_FN(partial)(p2 + 4 * k, n - k));
+            QV_G(s3, p3, vq, QV_FN(partial)(p3 + 4 * k, n - k));
+        }
+#undef QV_G
+        qv_f32x4 r = QV_FN(hsum4)(s0, s1, s2, s3);
+        out[i] = r[0];
+        out[i + 1] = r[1];
+        out[i + 2] = r[2];
+        out[i + 3] = r[3];
+    }
+    for (; i < count; i++) {
+        out[i] = QV_FN(pair)(kind, qb, (const unsigned char *)rows[i], n, NULL);
+    }
+}
+
+static void QV_FN(dot_f32_gather)(const float *q, const void *const *rows, size_t count, size_t n,
+                                  float *out) {
+    QV_FN(gather)(QV_DOT, q, rows, count, n, out);
+}
+
+static void QV_FN(l2sq_f32_gather)(const float *q, const void *const *rows, size_t count, size_t n,
+                                   float *out) {
+    QV_FN(gather)(QV_L2, q, rows, count, n, out);
+}
+
 static const qv_kernel_table QV_FN(table) = {
     .isa = QV_ISA_NAME,
     .dot_f32 = QV_FN(dot_f32),
@@ -590,4 +653,6 @@ static const qv_kernel_table QV_FN(table) = {
     .dot_f32_batch = QV_FN(dot_f32_batch),
     .l2sq_f32_batch = QV_FN(l2sq_f32_batch),
     .read_bandwidth = QV_FN(read_bandwidth),
+    .dot_f32_gather = QV_FN(dot_f32_gather),
+    .l2sq_f32_gather = QV_FN(l2sq_f32_gather),
 };

@@ -25,6 +25,8 @@ public final class Environment: @unchecked Sendable {
     public let isReadOnly: Bool
     private let mapLock: UnsafeMutablePointer<pthread_rwlock_t>
     private var tables: [String: Table] = [:]
+    /// Bumped (under the exclusive map lock) every time the map is resized, which may move it.
+    private let mapGenerationCounter = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
     private let tablesLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
     /// How commits reach the disk.
@@ -83,6 +85,7 @@ public final class Environment: @unchecked Sendable {
         self.isReadOnly = options.readOnly
         mapLock = .allocate(capacity: 1)
         pthread_rwlock_init(mapLock, nil)
+        mapGenerationCounter.initialize(to: 0)
         pthread_mutex_init(tablesLock, nil)
     }
 
@@ -92,6 +95,7 @@ public final class Environment: @unchecked Sendable {
         mapLock.deallocate()
         pthread_mutex_destroy(tablesLock)
         tablesLock.deallocate()
+        mapGenerationCounter.deallocate()
     }
 
     /// Opens (creating it in a writable environment) the named table.
@@ -246,7 +250,16 @@ public final class Environment: @unchecked Sendable {
         // LMDB: "may only be called if no transactions are active in this process" — the
         // exclusive lock guarantees it. 0 adopts the size another process set.
         try check(mdb_env_set_mapsize(handle, bytes), "mdb_env_set_mapsize(\(bytes))")
+        mapGenerationCounter.pointee &+= 1
     }
+
+    /// A number that changes whenever the memory map may have moved (it is resized).
+    ///
+    /// Pointers into the map that a caller keeps across transactions (for example a table of
+    /// block addresses for one snapshot) stay valid while this number and the snapshot's
+    /// ``Transaction/snapshotID`` are unchanged. Read it inside a transaction: resizing waits
+    /// for every open transaction of this process, so it cannot change during one.
+    public var mapGeneration: UInt64 { mapGenerationCounter.pointee }
 
     /// Runs `body` with commits that flush data pages but not the meta page (LMDB:
     /// `MDB_NOMETASYNC`, set with `mdb_env_set_flags`), then flushes everything: one `fsync`

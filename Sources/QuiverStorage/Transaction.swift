@@ -41,6 +41,11 @@ public struct Transaction {
     /// Whether this is a read-only transaction.
     public let isReadOnly: Bool
 
+    /// The snapshot this transaction reads (LMDB: `mdb_txn_id`): the id of the last committed
+    /// write transaction for a reader. Two read transactions with the same id see the same
+    /// pages at the same addresses (while ``Environment/mapGeneration`` is unchanged).
+    public var snapshotID: Int { mdb_txn_id(handle) }
+
     /// Opens a table in this transaction (LMDB: `mdb_dbi_open`), creating it when `create`
     /// is set in a write transaction. The handle stays valid after the transaction commits,
     /// and dies with it if it aborts.

@@ -6,8 +6,8 @@ import Quiver
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure exact search or bulk import on your own data.",
-        subcommands: [BenchExactCommand.self, BenchImportCommand.self]
+        abstract: "Measure exact search, index search or bulk import on your own data.",
+        subcommands: [BenchExactCommand.self, BenchANNCommand.self, BenchImportCommand.self]
     )
 }
 

@@ -66,6 +66,12 @@ struct QueryCommand: ParsableCommand {
     @Flag(help: "Leave metadata out of the results.")
     var noMetadata = false
 
+    @Option(help: ArgumentHelp("The index's candidate list size for this query (default: the index's efSearch).", valueName: "n"))
+    var efSearch: Int?
+
+    @Flag(help: "Scan exactly even when the collection has an index.")
+    var exact = false
+
     @Flag(help: "Print the time taken and the number of results on stderr.")
     var timing = false
 
@@ -85,7 +91,9 @@ struct QueryCommand: ParsableCommand {
             prefix: prefix,
             rescore: !noRescore,
             oversample: oversample,
-            includeMetadata: !noMetadata
+            includeMetadata: !noMetadata,
+            efSearch: efSearch,
+            strategy: exact ? .exact : .automatic
         )
         let started = now()
         let (results, schema) = try database.read { tx in

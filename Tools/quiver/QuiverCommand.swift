@@ -17,7 +17,7 @@ struct QuiverCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             CreateCommand.self, ImportCommand.self, QueryCommand.self, InspectCommand.self,
-            VerifyCommand.self, CompactCommand.self, ExportCommand.self, BenchCommand.self,
+            VerifyCommand.self, CompactCommand.self, ExportCommand.self, IndexCommand.self, BenchCommand.self,
             DemoCommand.self,
         ]
     )

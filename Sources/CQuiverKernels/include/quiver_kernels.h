@@ -55,6 +55,18 @@ void qv_dot_norm_f32(const float *q, const float *x, size_t n, float *dot, float
 /** Number of differing bits between `a` and `b`, `words` 64-bit words each. */
 uint32_t qv_hamming_u64(const uint64_t *a, const uint64_t *b, size_t words);
 
+/* ---- One query against rows anywhere ------------------------------------------------------- */
+
+/**
+ * out[i] = dot(q, rows[i]) for `count` rows of `n` floats at arbitrary addresses (the
+ * neighbours of a graph node). Four rows at a time share each query load and keep four streams
+ * of memory reads in flight, which is what a graph search, bound by memory latency, needs.
+ */
+void qv_dot_f32_gather(const float *q, const void *const *rows, size_t count, size_t n, float *out);
+
+/** out[i] = squared Euclidean distance of q and rows[i]; see qv_dot_f32_gather. */
+void qv_l2sq_f32_gather(const float *q, const void *const *rows, size_t count, size_t n, float *out);
+
 /* ---- One query against consecutive rows ----------------------------------------------------- */
 
 /** out[i] = dot(q, row i) for `rows` rows of `n` floats at `base + i * stride_bytes`. */
@@ -132,6 +144,9 @@ typedef struct qv_kernel_table {
     void (*l2sq_f32_batch)(const float *queries, size_t query_count, size_t query_stride_floats,
                            const void *base, size_t stride_bytes, size_t rows, size_t n, float *out);
     double (*read_bandwidth)(const void *base, size_t bytes);
+    void (*dot_f32_gather)(const float *q, const void *const *rows, size_t count, size_t n, float *out);
+    void (*l2sq_f32_gather)(const float *q, const void *const *rows, size_t count, size_t n,
+                            float *out);
 } qv_kernel_table;
 
 /**
@@ -139,6 +154,43 @@ typedef struct qv_kernel_table {
  * this CPU cannot run it. "scalar" is always available.
  */
 const qv_kernel_table *QV_NULLABLE qv_kernel_table_for_isa(const char *isa);
+
+/* ---- Graph helpers ------------------------------------------------------------------------- */
+
+/**
+ * Asks the CPU to bring the `lines` cache lines at `p` into cache (a graph search issues this
+ * for a neighbour's vector before it scores the neighbour before it). Never faults.
+ */
+static inline void qv_prefetch(const void *p, size_t lines) {
+    const char *c = (const char *)p;
+    for (size_t i = 0; i < lines; i++) __builtin_prefetch(c + i * 64, 0, 3);
+}
+
+/**
+ * A tiny spin lock on one byte (0 free, 1 held), for the per-node locks of a parallel graph
+ * build: millions of them cost a byte each, and each is held for a few hundred nanoseconds.
+ */
+static inline void qv_spin_lock(uint8_t *lock) {
+    while (__atomic_exchange_n(lock, (uint8_t)1, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(lock, __ATOMIC_RELAXED)) {
+#if defined(__x86_64__)
+            __builtin_ia32_pause();
+#endif
+        }
+    }
+}
+
+/** Releases a lock taken by `qv_spin_lock`. */
+static inline void qv_spin_unlock(uint8_t *lock) { __atomic_store_n(lock, (uint8_t)0, __ATOMIC_RELEASE); }
+
+/** Atomically adds `value` to `*counter` and returns the old value (work sharing by threads). */
+static inline uint64_t qv_fetch_add(uint64_t *counter, uint64_t value) {
+    return __atomic_fetch_add(counter, value, __ATOMIC_RELAXED);
+}
+
+/** Atomic load and store of a 32-bit word (a graph's entry point shared by build threads). */
+static inline uint32_t qv_load_u32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void qv_store_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
 #if defined(__clang__)
 #pragma clang assume_nonnull end

@@ -20,6 +20,12 @@ final class CollectionWriteState {
     /// No row below this is free (a hint for row reuse).
     private var freeSearchStart: UInt32 = 0
     private var countersDirty = false
+    /// Rows the HNSW graph must drop (deleted or replaced) and add (new or replaced) at flush;
+    /// tracked only when the collection has an index.
+    private var graphRemoved = Set<UInt32>()
+    private var graphInserted = Set<UInt32>()
+    /// Whether the collection has an index (read once, kept up to date by build and drop).
+    private var indexed: Bool?
 
     static let liveChunkWords = PostingContainer.chunkRows / 64
 
@@ -32,7 +38,40 @@ final class CollectionWriteState {
     var descriptor: CollectionDescriptor { snapshot.descriptor }
     var txn: Transaction { snapshot.txn }
     var tables: StoreTables { snapshot.tables }
-    var isClean: Bool { floatBlocks.isEmpty && bitBlocks.isEmpty && liveChunks.isEmpty && postingChanges.isEmpty && !countersDirty }
+    var isClean: Bool {
+        floatBlocks.isEmpty && bitBlocks.isEmpty && liveChunks.isEmpty && postingChanges.isEmpty && !countersDirty
+            && graphRemoved.isEmpty && graphInserted.isEmpty
+    }
+
+    // MARK: index upkeep
+
+    func hasIndex() throws -> Bool {
+        if let indexed { return indexed }
+        let found = try HNSWMaintenance.header(snapshot) != nil
+        indexed = found
+        return found
+    }
+
+    func setIndexed(_ value: Bool) { indexed = value }
+
+    /// Records that `row` enters the graph (a new record or a new vector for an existing one).
+    func graphInsert(_ row: UInt32) throws {
+        guard try hasIndex() else { return }
+        graphInserted.insert(row)
+    }
+
+    /// Records that `row` leaves the graph (deleted, or about to get a new vector).
+    func graphRemove(_ row: UInt32) throws {
+        guard try hasIndex() else { return }
+        graphRemoved.insert(row)
+        graphInserted.remove(row)
+    }
+
+    /// Forgets pending graph changes (a build or drop replaces the graph anyway).
+    func discardGraphChanges() {
+        graphRemoved.removeAll()
+        graphInserted.removeAll()
+    }
 
     // MARK: rows
 
@@ -227,6 +266,13 @@ final class CollectionWriteState {
         postingChanges.removeAll(keepingCapacity: true)
         try snapshot.counters.encoded.withUnsafeBytes { try txn.put(tables.counters, key: compositeKey(id, 0), value: $0) }
         countersDirty = false
+        if !graphRemoved.isEmpty || !graphInserted.isEmpty {
+            // After the vectors and live bitmaps are written: the graph reads both.
+            let removed = graphRemoved.sorted()
+            let inserted = graphInserted.sorted()
+            discardGraphChanges()
+            try HNSWMaintenance(snapshot: snapshot).apply(removed: removed, inserted: inserted)
+        }
     }
 
     /// Writes blocks in ascending order, appending (LMDB: `MDB_APPEND`) those past the table's

@@ -23,6 +23,8 @@ import Synchronization
 public final class Database: Sendable {
     let environment: Environment
     let tables: StoreTables
+    /// Reusable scratch and resolved block addresses for index searches.
+    let searchContexts = SearchContextPool()
     private let descriptorCache = Mutex<[String: (bytes: [UInt8], descriptor: CollectionDescriptor)]>([:])
 
     /// How a store is opened.
@@ -106,11 +108,11 @@ public final class Database: Sendable {
         }
         // The tables and the format record in one transaction: a crash leaves all or nothing.
         try environment.write { txn in
-            let tables = try StoreTables.names.map { try txn.openTable($0, create: true) }
+            let tables = try (StoreTables.names + StoreTables.indexNames).map { try txn.openTable($0, create: true) }
             guard let meta = tables[0] else { preconditionFailure("a write transaction creates tables") }
             var v: [UInt8] = []
-            v.appendLittleEndian(FormatVersion.current.major)
-            v.appendLittleEndian(FormatVersion.current.minor)
+            v.appendLittleEndian(FormatVersion.created.major)
+            v.appendLittleEndian(FormatVersion.created.minor)
             try StoreTables.formatKey.withUnsafeBytes { k in try v.withUnsafeBytes { try txn.put(meta, key: k, value: $0) } }
         }
     }
@@ -147,8 +149,29 @@ public final class Database: Sendable {
         }
     }
 
-    /// The format version stored in the store.
-    public var formatVersion: FormatVersion { FormatVersion.current }
+    /// The format version stored in the store: 1.0, or 1.1 once it holds an index.
+    public var formatVersion: FormatVersion {
+        get throws {
+            try read { tx in try Self.storedFormat(tx.txn, meta: tables.meta) }
+        }
+    }
+
+    static func storedFormat(_ txn: Transaction, meta: Table) throws -> FormatVersion {
+        guard let raw = try StoreTables.formatKey.withUnsafeBytes({ try txn.unsafeGet(meta, key: $0) }), raw.count == 4 else {
+            throw QuiverError(.corrupted, "the format record is missing")
+        }
+        return FormatVersion(major: UInt16(raw[0]) | UInt16(raw[1]) << 8, minor: UInt16(raw[2]) | UInt16(raw[3]) << 8)
+    }
+
+    /// Marks the store with at least `version` (in the write transaction `txn`).
+    static func raiseFormat(_ txn: Transaction, meta: Table, to version: FormatVersion) throws {
+        let stored = try storedFormat(txn, meta: meta)
+        guard stored.minor < version.minor else { return }
+        var v: [UInt8] = []
+        v.appendLittleEndian(version.major)
+        v.appendLittleEndian(version.minor)
+        try StoreTables.formatKey.withUnsafeBytes { k in try v.withUnsafeBytes { try txn.put(meta, key: k, value: $0) } }
+    }
 
     /// Runs `body` in a read transaction: a consistent snapshot, never blocked by the writer.
     ///

@@ -39,6 +39,8 @@ public struct QuiverError: Error, Sendable, CustomStringConvertible, StorageErro
         public static let corrupted = Code("corrupted")
         /// The file is not a Quiver store, or was written by a newer, unknown format version.
         public static let unsupportedFormat = Code("unsupportedFormat")
+        /// The collection has no index of the kind asked for (drop, stats, or an index-only search).
+        public static let indexNotFound = Code("indexNotFound")
         /// The store was opened read-only.
         public static let readOnly = Code("readOnly")
         /// The disk is full; the transaction was rolled back and nothing was lost.

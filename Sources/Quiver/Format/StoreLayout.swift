@@ -10,7 +10,12 @@ public struct FormatVersion: Sendable, Hashable, CustomStringConvertible {
     /// Compatible additions bump the minor version.
     public var minor: UInt16
     /// The version this build writes.
-    public static let current = FormatVersion(major: 1, minor: 0)
+    public static let current = FormatVersion(major: 1, minor: 1)
+    /// The first version with HNSW indexes; a store is marked with it when it gets its first
+    /// index, so that a build that knows only 1.0 refuses it instead of ignoring the graph.
+    static let withIndexes = FormatVersion(major: 1, minor: 1)
+    /// What a new store is marked with (indexes raise it, see ``withIndexes``).
+    static let created = FormatVersion(major: 1, minor: 0)
     /// `major.minor`.
     public var description: String { "\(major).\(minor)" }
 }
@@ -37,10 +42,20 @@ struct StoreTables: Sendable {
     /// `collection u32 · field u16 · value · chunk u16` → row container.
     let postings: Table
 
+    /// `collection u32` → HNSW header (format 1.1; `nil` in a read-only 1.0 store).
+    let hnswMeta: Table?
+    /// `collection u32 · level u8 · block u24` → a block of fixed-width neighbour lists.
+    let hnswLinks: Table?
+    /// `collection u32 · row u32` → the row's level and its slots on levels 1...level.
+    let hnswNodes: Table?
+
     /// Names reserved for the indexes of later versions; created empty by no one, listed so
     /// that nothing else takes them.
-    static let reservedNames = ["hnsw.nodes", "hnsw.links", "hnsw.meta", "pq.codebooks", "pq.codes",
-                                "ivf.lists", "codes.int8", "multivector.tokens", "multivector.docs"]
+    static let reservedNames = ["pq.codebooks", "pq.codes", "ivf.lists", "codes.int8", "multivector.tokens", "multivector.docs"]
+
+    /// Tables added by format 1.1: created when a store is opened writable, absent from a 1.0
+    /// store opened read-only (which then has no index).
+    static let indexNames = ["hnsw.meta", "hnsw.links", "hnsw.nodes"]
 
     static let names = [metaName, "counters", "vectors.f32", "vectors.bits", "live", "keys", "records", "postings"]
 
@@ -61,9 +76,13 @@ struct StoreTables: Sendable {
         keys = byName["keys"]!
         records = byName["records"]!
         postings = byName["postings"]!
+        let index = try environment.tables(Self.indexNames)
+        hnswMeta = index[0]
+        hnswLinks = index[1]
+        hnswNodes = index[2]
     }
 
-    var all: [Table] { [meta, counters, floatBlocks, bitBlocks, live, keys, records, postings] }
+    var all: [Table] { [meta, counters, floatBlocks, bitBlocks, live, keys, records, postings] + [hnswMeta, hnswLinks, hnswNodes].compactMap { $0 } }
 }
 
 /// A big-endian `collection · n` key, as used by every row- and block-addressed table.

@@ -81,7 +81,7 @@ extension Database {
                     bytesPerTable: bytes, entriesPerTable: entries))
             }
             return StoreReport(
-                path: path, formatVersion: formatVersion, environment: info,
+                path: path, formatVersion: try Self.storedFormat(tx.txn, meta: tables.meta), environment: info,
                 usedBytes: (info.lastPage + 1) * info.pageSize, tables: tableReports,
                 collections: collections, readers: readers)
         }

@@ -18,7 +18,10 @@ extension Database {
     /// decodes, a key that maps back to it, and its vector blocks (of the right size, floats
     /// finite); every key maps to a live row whose record holds that key; no record, block or
     /// posting lies outside the live rows; the secondary indexes hold exactly the filterable
-    /// values of the live records. Keys of unknown collections are orphans.
+    /// values of the live records; an HNSW index keeps the invariants listed at
+    /// `GraphInspector` (links to live rows on their level, lists within bounds, the entry
+    /// point on the top level, every live row reachable). Keys of unknown collections are
+    /// orphans.
     ///
     /// - Complexity: reads every entry of the store once.
     public func verify() throws -> [Violation] {
@@ -30,6 +33,11 @@ extension Database {
                     let snapshot = try CollectionSnapshot(database: self, txn: tx.txn, name: name)
                     ids.insert(snapshot.id)
                     try CollectionVerifier(snapshot: snapshot).run(into: &violations)
+                    if let header = try HNSWMaintenance.header(snapshot) {
+                        for problem in try GraphInspector(snapshot: snapshot, header: header).violations() {
+                            violations.append(Violation(collection: name, message: problem))
+                        }
+                    }
                 } catch let error as QuiverError {
                     violations.append(Violation(collection: name, message: error.message))
                 }

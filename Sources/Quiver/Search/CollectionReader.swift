@@ -92,11 +92,15 @@ public struct CollectionReader {
         try query.withUnsafeBufferPointer { q in
             try RecordValidator(descriptor: descriptor, fieldIndex: [:]).checkFloats(q, key: nil)
         }
-        let rows = try selectedRows(filter)
-        let scanner = ExactScanner(snapshot: snapshot)
         let metric = descriptor.schema.metric
         var full = query
         if metric == .cosine { _ = full.withUnsafeMutableBufferPointer { VectorMath.normalize($0.baseAddress!, count: $0.count) } }
+        let filterRows = try filter.map { try selectedRows($0) }
+        if let hits = try indexSearch(floats: full, bits: nil, k: k, filterRows: filterRows, options: options) {
+            return try results(hits, includeMetadata: options.includeMetadata)
+        }
+        let rows = try filterRows ?? selectedRows(nil)
+        let scanner = ExactScanner(snapshot: snapshot)
         let hits: [Hit]
         switch descriptor.schema.vectors {
         case .float32:
@@ -147,15 +151,75 @@ public struct CollectionReader {
         try bits.withUnsafeBufferPointer { try RecordValidator(descriptor: descriptor, fieldIndex: [:]).checkBits($0, key: nil) }
         var words = [UInt64](repeating: 0, count: descriptor.bitStride / 8)
         words.withUnsafeMutableBytes { w in for (i, b) in bits.enumerated() { w[i] = b } }
-        let rows = try selectedRows(filter)
+        let filterRows = try filter.map { try selectedRows($0) }
+        if let hits = try indexSearch(floats: nil, bits: words, k: k, filterRows: filterRows, options: options) {
+            return try results(hits, includeMetadata: options.includeMetadata)
+        }
+        let rows = try filterRows ?? selectedRows(nil)
         let hits = try ExactScanner(snapshot: snapshot).scan(query: words, components: words.count, kernel: .hamming, rows: rows, k: k)
         return try results(hits, includeMetadata: options.includeMetadata)
+    }
+
+    /// Runs the search through the index when there is one and the planner picks it.
+    /// - Returns: `nil` when the exact scan should run instead.
+    func indexSearch(floats: [Float]?, bits: [UInt64]?, k: Int, filterRows: RowSet?, options: SearchOptions) throws -> [Hit]? {
+        guard options.strategy != .exact else { return nil }
+        let pool = snapshot.database.searchContexts
+        let context = pool.take()
+        defer {
+            context.unbindIfWriting(snapshot)
+            pool.give(context)
+        }
+        guard let header = try context.bind(snapshot) else {
+            if options.strategy == .index { throw QuiverError(.indexNotFound, "the collection has no index", collection: name) }
+            return nil
+        }
+        // The graph answers full-vector searches (and searches on the prefix it is built on);
+        // a search on another prefix scans.
+        if let prefix = options.prefix, prefix != snapshot.descriptor.dimensions,
+           !(header.space == .prefix && prefix == header.components) {
+            if options.strategy == .index {
+                throw QuiverError(.invalidArgument, "the index is not built on prefix \(prefix)", collection: name)
+            }
+            return nil
+        }
+        var plan: FilteredPlan?
+        if let filterRows {
+            let passing = filterRows.count
+            if passing == 0 { return [] }
+            plan = FilteredPlan.choose(passing: passing, live: count)
+            if plan == .exact {
+                guard options.strategy == .index else { return nil }
+                plan = .twoHop
+            }
+        }
+        let hits = try IndexSearch(snapshot: snapshot, context: context, header: header)
+            .run(floats: floats, bits: bits, k: k, ef: options.efSearch, filter: filterRows, plan: plan, options: options)
+        if let filterRows, hits.count < min(k, filterRows.count), options.strategy != .index {
+            return nil  // the walk stranded (a rare, very clustered filter): scan instead
+        }
+        return hits
+    }
+
+    /// How ``search(_:k:filter:options:)`` would run with `filter` and `options`.
+    public func plan(filter: Filter?, options: SearchOptions = SearchOptions()) throws -> SearchPlan {
+        guard options.strategy != .exact, try HNSWMaintenance.header(snapshot) != nil else { return .exact }
+        guard let filter else { return .index }
+        let passing = try count(where: filter)
+        switch FilteredPlan.choose(passing: passing, live: count) {
+        case .exact: return options.strategy == .index ? .indexTwoHop : .exact
+        case .twoHop: return .indexTwoHop
+        case .postFilter: return .indexPostFilter
+        }
     }
 
     func checkK(_ k: Int, _ options: SearchOptions) throws {
         guard k >= 1, k <= 100_000 else { throw QuiverError(.invalidArgument, "k must be in 1...100000, got \(k)", collection: name) }
         guard options.oversample >= 1, options.oversample <= 1_000 else {
             throw QuiverError(.invalidArgument, "oversample must be in 1...1000, got \(options.oversample)", collection: name)
+        }
+        if let ef = options.efSearch, !(1...100_000).contains(ef) {
+            throw QuiverError(.invalidArgument, "efSearch must be in 1...100000, got \(ef)", collection: name)
         }
     }
 

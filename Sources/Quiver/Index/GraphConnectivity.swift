@@ -1,0 +1,100 @@
+/// Makes every live row reachable from the entry point on level 0.
+///
+/// The neighbour heuristic prunes links, and now and then a node loses its last in-link (more
+/// often on clustered data and for the dot product, which is not a metric): a search can then
+/// never return it. After a build, and after a transaction changed the graph, a walk from the
+/// entry point finds such rows; each one is linked from its nearest reachable node (found by a
+/// search of the graph, which only meets reachable nodes), displacing that node's farthest
+/// link when its list is full, and the walk continues from it.
+struct GraphConnectivity {
+    let walker: GraphWalker
+    let rowCount: Int
+    let scratch: InsertScratch
+
+    var graph: GraphStore { walker.graph }
+
+    /// Relinks until every live row is reachable (a displaced link can strand another row, so
+    /// this repeats, a few rounds at most).
+    func ensureReachable(header: HNSWHeader, live: RowSet) {
+        for _ in 0..<4 where relinkUnreachable(header: header, live: live) > 0 {}
+    }
+
+    /// One walk and the relinking of what it did not reach.
+    /// - Returns: how many rows were relinked.
+    func relinkUnreachable(header: HNSWHeader, live: RowSet) -> Int {
+        guard !header.isEmpty else { return 0 }
+        var reached = RowSet(capacity: rowCount)
+        var stack: [UInt32] = []
+        mark(header.entryRow, &reached, &stack)
+        walk(&reached, &stack)
+        var unreached = live
+        unreached.subtract(reached)
+        guard !unreached.isEmpty else { return 0 }
+        var relinked = 0
+        var relinkedRows = Set<UInt32>()
+        let capacity = graph.geometry.m0
+        unreached.forEach { row in
+            guard !reached.contains(row) else { return }
+            // The nearest reachable node: a search from the entry point meets only those.
+            let query = walker.space.rowAsQuery(row, scratch: scratch.query)
+            let (node, distance) = walker.descend(query: query, header: header, to: 0, buffers: scratch.buffers)
+            var entry = candidateKey(distance, node)
+            scratch.visited.reset(count: rowCount)
+            withUnsafePointer(to: &entry) { e in
+                walker.searchLevel(query: query, level: 0, entries: UnsafeBufferPointer(start: e, count: 1), ef: 16,
+                                   results: &scratch.results, candidates: &scratch.candidates, visited: &scratch.visited,
+                                   accept: nil, buffers: scratch.buffers)
+            }
+            // The nearest reachable node with room takes the link; when all are full, the
+            // nearest gives up its farthest link that was not itself relinked in this round.
+            let hosts = scratch.results.sortedAscending().map(candidateNode).filter { $0 != row && reached.contains($0) }
+            guard !hosts.isEmpty else { return }
+            var placed = false
+            for host in hosts {
+                let list = graph.list0(host)
+                var count = 0
+                while count < capacity && list[count] != UInt32.max { count += 1 }
+                if count < capacity {
+                    graph.writableList(level: 0, host)[count] = row
+                    placed = true
+                    break
+                }
+            }
+            if !placed {
+                let host = hosts[0]
+                let list = graph.writableList(level: 0, host)
+                let hostQuery = walker.space.rowAsQuery(host, scratch: scratch.pairQuery)
+                var farthest = -1
+                var farthestDistance = -Float.infinity
+                for i in 0..<capacity where !relinkedRows.contains(list[i]) {
+                    let d = walker.space.distance(hostQuery, list[i])
+                    if d > farthestDistance { farthestDistance = d; farthest = i }
+                }
+                guard farthest >= 0 else { return }
+                list[farthest] = row
+            }
+            relinkedRows.insert(row)
+            relinked += 1
+            mark(row, &reached, &stack)
+            walk(&reached, &stack)
+        }
+        return relinked
+    }
+
+    private func mark(_ row: UInt32, _ reached: inout RowSet, _ stack: inout [UInt32]) {
+        reached.words[Int(row >> 6)] |= 1 << UInt64(row & 63)
+        stack.append(row)
+    }
+
+    private func walk(_ reached: inout RowSet, _ stack: inout [UInt32]) {
+        let capacity = graph.geometry.m0
+        while let row = stack.popLast() {
+            let list = graph.list0(row)
+            for i in 0..<capacity {
+                let n = list[i]
+                if n == UInt32.max { break }
+                if Int(n) < rowCount && !reached.contains(n) { mark(n, &reached, &stack) }
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import QuiverKernels
+
+/// Scratch one inserting thread reuses for every node it inserts.
+final class InsertScratch {
+    var visited = VisitedSet()
+    var results = KeyHeap(isMax: true)
+    var candidates = KeyHeap(isMax: false)
+    let buffers = WalkBuffers.allocate()
+    let query: UnsafeMutableRawPointer
+    let pairQuery: UnsafeMutableRawPointer
+
+    init(space: GraphSpace, geometry: GraphGeometry) {
+        query = .allocate(byteCount: max(space.queryBytes, 8), alignment: 64)
+        pairQuery = .allocate(byteCount: max(space.queryBytes, 8), alignment: 64)
+    }
+
+    deinit {
+        visited.release()
+        results.release()
+        candidates.release()
+        buffers.deallocate()
+        query.deallocate()
+        pairQuery.deallocate()
+    }
+}
+
+/// Inserts nodes into a graph (Malkov & Yashunin 2018, Algorithm 1) and chooses neighbours
+/// with the paper's heuristic (Algorithm 4).
+///
+/// Safe to run on several threads at once over one ``GraphStore`` whose blocks are all owned,
+/// when every thread uses the same ``SpinLocks`` (`walker.locks`) and its own scratch, and the
+/// entry point does not change (the build inserts the top node first).
+struct GraphInserter {
+    let walker: GraphWalker
+    /// One more than the largest row in the graph (sizes the visited set of level 0).
+    let rowBound: Int
+    var graph: GraphStore { walker.graph }
+    var space: GraphSpace { walker.space }
+    var geometry: GraphGeometry { graph.geometry }
+
+    /// Inserts `row` with its `slots` (its slot on levels 1...slots.count, whose records the
+    /// caller has initialised) into the graph entered at `header`'s entry point.
+    /// - Returns: whether the node becomes the new entry point (its level is above the entry's).
+    @discardableResult
+    func insert(row: UInt32, slots: [UInt32], header: HNSWHeader, efConstruction: Int, scratch: InsertScratch) -> Bool {
+        let level = slots.count
+        guard !header.isEmpty else { return true }
+        let query = space.rowAsQuery(row, scratch: scratch.query)
+        let top = min(level, header.entryLevel)
+        let (node, distance) = walker.descend(query: query, header: header, to: top, buffers: scratch.buffers)
+        var entries = [candidateKey(distance, node)]
+        var l = top
+        while l >= 0 {
+            scratch.visited.reset(count: l == 0 ? max(rowBound, Int(row) + 1) : Int(header.slotCounts[l]) + 1)
+            entries.withUnsafeBufferPointer { e in
+                walker.searchLevel(query: query, level: l, entries: e, ef: efConstruction, results: &scratch.results,
+                                   candidates: &scratch.candidates, visited: &scratch.visited, accept: nil, buffers: scratch.buffers)
+            }
+            let found = scratch.results.sortedAscending()
+            let me = l == 0 ? row : slots[l - 1]
+            let chosen = selectNeighbours(level: l, sorted: found.filter { candidateNode($0) != me }, limit: geometry.m, scratch: scratch)
+            // The new node's own list, then the reverse links.
+            withLock(row) {
+                let list = graph.writableList(level: l, me)
+                for i in 0..<geometry.capacity(level: l) { list[i] = i < chosen.count ? candidateNode(chosen[i]) : UInt32.max }
+            }
+            for key in chosen { link(candidateNode(key), to: me, distance: candidateDistance(key), level: l, scratch: scratch) }
+            // The next level down starts from everything found here.
+            entries = l == 0 ? [] : found.map { candidateKey(candidateDistance($0), graph.record(level: l, candidateNode($0))[1]) }
+            if l == 0 { break }
+            l -= 1
+        }
+        return level > header.entryLevel
+    }
+
+    /// Adds `newNode` to `node`'s list on `level`; a full list is re-chosen by the heuristic
+    /// among its members and the newcomer (hnswlib's `mutuallyConnectNewElement`).
+    private func link(_ node: UInt32, to newNode: UInt32, distance: Float, level: Int, scratch: InsertScratch) {
+        let capacity = geometry.capacity(level: level)
+        let nodeRow = walker.row(level: level, node)
+        withLock(nodeRow) {
+            let list = graph.writableList(level: level, node)
+            var count = 0
+            while count < capacity && list[count] != UInt32.max {
+                if list[count] == newNode { return }
+                count += 1
+            }
+            if count < capacity {
+                list[count] = newNode
+                return
+            }
+            let query = space.rowAsQuery(nodeRow, scratch: scratch.pairQuery)
+            var keys = [candidateKey(distance, newNode)]
+            for i in 0..<capacity { keys.append(candidateKey(space.distance(query, walker.row(level: level, list[i])), list[i])) }
+            keys.sort()
+            let kept = selectNeighbours(level: level, sorted: keys, limit: capacity, scratch: scratch)
+            for i in 0..<capacity { list[i] = i < kept.count ? candidateNode(kept[i]) : UInt32.max }
+        }
+    }
+
+    /// The paper's heuristic (Algorithm 4, without extending or keeping pruned candidates, as
+    /// hnswlib does): walking the candidates nearest first, keep one unless it is nearer to an
+    /// already kept neighbour than to the base node. This spreads links across directions,
+    /// which keeps clustered data navigable.
+    /// - Parameter sorted: candidate keys (distance to the base node, node), ascending.
+    func selectNeighbours(level: Int, sorted: [UInt64], limit: Int, scratch: InsertScratch) -> [UInt64] {
+        guard sorted.count > limit else { return sorted }
+        var kept: [UInt64] = []
+        kept.reserveCapacity(limit)
+        for key in sorted {
+            if kept.count >= limit { break }
+            let d = candidateDistance(key)
+            let candidate = space.rowAsQuery(walker.row(level: level, candidateNode(key)), scratch: scratch.pairQuery)
+            var good = true
+            for other in kept where space.distance(candidate, walker.row(level: level, candidateNode(other))) < d {
+                good = false
+                break
+            }
+            if good { kept.append(key) }
+        }
+        return kept
+    }
+
+    @inline(__always)
+    private func withLock<R>(_ row: UInt32, _ body: () -> R) -> R {
+        guard let locks = walker.locks else { return body() }
+        return locks.withLock(Int(row) % locks.count, body)
+    }
+}

@@ -1,0 +1,194 @@
+import QuiverKernels
+
+/// How a filtered search is run, chosen from the filter's exact row count (the planner of
+/// design.md section 4). The thresholds were measured on debian and synthetic data with
+/// `quiver bench ann --filter-selectivity` (docs/benchmarks.md, "Filtered search").
+enum FilteredPlan: String {
+    /// Few rows pass: score exactly those (cheaper than any graph walk, and exact).
+    case exact
+    /// A tight filter: walk only passing nodes, reaching past failing neighbours to their
+    /// neighbours (ACORN, Patel et al. 2024) so the walk does not strand.
+    case twoHop
+    /// A loose filter: walk the whole graph, admit only passing rows into the results
+    /// (hnswlib's filtered search), with the beam widened for the rows that fail.
+    case postFilter
+
+    /// Up to this many passing rows the exact plan wins: scoring a row costs about one graph
+    /// hop, and a graph search at the default ef scores a few thousand.
+    static let exactRowLimit = 2_000
+    /// Below this fraction of live rows passing, the two-hop walk beats post-filtering.
+    static let twoHopSelectivity = 0.25
+
+    static func choose(passing: Int, live: Int) -> FilteredPlan {
+        if passing <= exactRowLimit { return .exact }
+        return Double(passing) < twoHopSelectivity * Double(live) ? .twoHop : .postFilter
+    }
+}
+
+/// A search through the HNSW index: descend the upper levels, beam-search level 0 (filtered
+/// as planned), rescore on full floats when the graph runs on a prefix or on bits.
+struct IndexSearch {
+    let snapshot: CollectionSnapshot
+    let context: SearchContext
+    let header: HNSWHeader
+
+    /// The best `k` rows for `query` (floats, already normalised for cosine) or `bits`.
+    func run(floats: [Float]?, bits: [UInt64]?, k: Int, ef requested: Int?, filter: RowSet?, plan: FilteredPlan?,
+             options: SearchOptions) throws -> [Hit] {
+        guard !header.isEmpty, let graph = context.graph, let space = context.space else { return [] }
+        let fullSearch = options.prefix == nil || options.prefix == snapshot.descriptor.dimensions
+        let rescores = (header.space == .prefix && (fullSearch || options.rescore)) || (header.space == .bits && floats != nil && context.floatRows != nil
+            && snapshot.descriptor.schema.metric != .hamming && options.rescore)
+        let shortlist = rescores ? max(k * options.oversample, k) : k
+        var ef = max(requested ?? header.efSearch, shortlist)
+        if plan == .postFilter, let filter {
+            // Widen the beam by the share of rows that fail, so about ef passing rows are met.
+            let share = Double(filter.count) / Double(max(1, snapshot.counters.liveCount))
+            ef = min(Int(Double(ef) / share.squareRoot()), 100_000)
+        }
+        let query = try prepare(floats: floats, bits: bits, space: space)
+        let walker = GraphWalker(graph: graph, space: space, locks: nil)
+        let (node, distance) = walker.descend(query: query, header: header, to: 0, buffers: context.buffers)
+        var entry = candidateKey(distance, node)
+        context.visited.reset(count: Int(snapshot.counters.rowCount))
+        var results = context.results
+        var candidates = context.candidates
+        var visited = context.visited
+        defer {
+            context.results = results
+            context.candidates = candidates
+            context.visited = visited
+        }
+        withFilter(filter) { accept in
+            withUnsafePointer(to: &entry) { e in
+                let entries = UnsafeBufferPointer(start: e, count: 1)
+                if plan == .twoHop, let accept {
+                    walker.searchTwoHop(query: query, entries: entries, ef: ef, results: &results, candidates: &candidates,
+                                        visited: &visited, accept: accept, buffers: context.buffers)
+                } else {
+                    walker.searchLevel(query: query, level: 0, entries: entries, ef: ef, results: &results, candidates: &candidates,
+                                       visited: &visited, accept: accept, buffers: context.buffers)
+                }
+            }
+        }
+        let found = results.sortedAscending()
+        guard rescores, let floats, let floatRows = context.floatRows else {
+            return found.prefix(k).map { Hit(distance: candidateDistance($0), row: candidateNode($0)) }
+        }
+        // Rescore the shortlist on the full float vectors.
+        let kernel = DistanceKernel.forFloats(metric: snapshot.descriptor.schema.metric, prefix: false)
+        var top = TopK(k: k)
+        var d: Float = 0
+        var norm: Float = 0
+        var count: UInt32 = 0
+        floats.withUnsafeBufferPointer { q in
+            for key in found.prefix(shortlist) {
+                let row = candidateNode(key)
+                ExactScanner.compute(kernel, q.baseAddress!, snapshot.descriptor.dimensions, floatRows.pointer(row),
+                                     snapshot.descriptor.floatStride, 1, &d, &norm, &count)
+                top.push(distance: d, row: row)
+            }
+        }
+        return top.sortedResults()
+    }
+
+    private func withFilter<R>(_ filter: RowSet?, _ body: (RowFilter?) throws -> R) rethrows -> R {
+        guard let filter else { return try body(nil) }
+        return try filter.words.withUnsafeBufferPointer { try body(RowFilter(words: $0.baseAddress!, wordCount: $0.count)) }
+    }
+
+    /// The query in the graph's space, in the context's buffer.
+    private func prepare(floats: [Float]?, bits: [UInt64]?, space: GraphSpace) throws -> UnsafeRawPointer {
+        let buffer = context.queryBuffer(max(space.queryBytes, 8))
+        switch header.space {
+        case .bits:
+            let words = buffer.assumingMemoryBound(to: UInt64.self)
+            if let bits {
+                for i in 0..<header.components { words[i] = bits[i] }
+            } else if let floats {
+                words.update(repeating: 0, count: header.components)
+                floats.withUnsafeBufferPointer { f in
+                    packSignBits(f, into: UnsafeMutableRawBufferPointer(start: buffer, count: header.components * 8))
+                }
+            }
+        case .floats, .prefix:
+            guard let floats else { throw QuiverError(.invalidArgument, "a float query is needed", collection: snapshot.name) }
+            let q = buffer.assumingMemoryBound(to: Float.self)
+            for i in 0..<header.components { q[i] = floats[i] }
+            if header.space == .prefix && snapshot.descriptor.schema.metric == .cosine {
+                guard VectorMath.normalize(q, count: header.components) > 0 else {
+                    throw QuiverError(.invalidVector, "the query's \(header.components)-prefix is zero", collection: snapshot.name)
+                }
+            }
+        }
+        return UnsafeRawPointer(buffer)
+    }
+}
+
+extension GraphWalker {
+    /// Level-0 search for tight filters: only passing rows are scored and enter the beam; a
+    /// failing neighbour is not scored but its own neighbours are looked at (ACORN's two-hop
+    /// expansion, Patel et al. 2024), so the walk crosses regions where little passes.
+    func searchTwoHop(query: UnsafeRawPointer, entries: UnsafeBufferPointer<UInt64>, ef: Int,
+                      results: inout KeyHeap, candidates: inout KeyHeap, visited: inout VisitedSet,
+                      accept: RowFilter, buffers: WalkBuffers) {
+        results.removeAll()
+        candidates.removeAll()
+        for key in entries {
+            let node = candidateNode(key)
+            guard visited.insert(node) else { continue }
+            candidates.push(key)
+            if accept.contains(node) { results.push(key) }
+        }
+        let capacity = graph.geometry.m0
+        let view = graph.level0View
+        let vectors = space.rows
+        let nodes = buffers.nodes
+        let pointers = buffers.pointers
+        let distances = buffers.distances
+        var worst = results.count >= ef ? candidateDistance(results.top) : Float.infinity
+        var count = 0
+        // Scores the gathered passing nodes together and admits the good ones.
+        func flush() {
+            guard count > 0 else { return }
+            space.distances(query, pointers, count: count, into: distances)
+            for i in 0..<count {
+                let d = distances[i]
+                guard d < worst || results.count < ef else { continue }
+                let key = candidateKey(d, nodes[i])
+                candidates.push(key)
+                if results.count < ef { results.push(key) } else { results.replaceTop(key) }
+                if results.count >= ef { worst = candidateDistance(results.top) }
+            }
+            count = 0
+        }
+        func gather(_ n: UInt32) {
+            nodes[count] = n
+            pointers[count] = vectors.pointer(n)
+            count += 1
+            if count == WalkBuffers.capacity { flush() }
+        }
+        while !candidates.isEmpty {
+            let nearest = candidates.top
+            if candidateDistance(nearest) > worst { break }
+            candidates.pop()
+            let list = view.list(candidateNode(nearest))
+            for i in 0..<capacity {
+                let n = list[i]
+                if n == UInt32.max { break }
+                guard visited.insert(n) else { continue }
+                if accept.contains(n) {
+                    gather(n)
+                    continue
+                }
+                let second = view.list(n)
+                for j in 0..<capacity {
+                    let m = second[j]
+                    if m == UInt32.max { break }
+                    if accept.contains(m), visited.insert(m) { gather(m) }
+                }
+            }
+            flush()
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import QuiverStorage
+
+/// What one index search reuses from the last: heaps, the visited set, the query buffer, and
+/// for a reader the graph's resolved block addresses while the snapshot is the same.
+///
+/// Taken from the database's ``SearchContextPool`` for one search and given back after, so a
+/// steady stream of queries allocates nothing and resolves each block once per snapshot.
+final class SearchContext {
+    var visited = VisitedSet()
+    var results = KeyHeap(isMax: true)
+    var candidates = KeyHeap(isMax: false)
+    let buffers = WalkBuffers.allocate()
+    private(set) var query = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
+    private var queryCapacity = 4096
+
+    /// The snapshot the cached state belongs to.
+    private struct Key: Equatable {
+        var collection: UInt32
+        var snapshot: Int
+        var mapGeneration: UInt64
+    }
+    private var key: Key?
+    private(set) var header: HNSWHeader?
+    private(set) var graph: GraphStore?
+    private(set) var space: GraphSpace?
+    /// The float rows, for rescoring candidates found on a prefix or on bits.
+    private(set) var floatRows: VectorRows?
+
+    deinit {
+        visited.release()
+        results.release()
+        candidates.release()
+        buffers.deallocate()
+        query.deallocate()
+    }
+
+    /// A query buffer of at least `bytes` bytes.
+    func queryBuffer(_ bytes: Int) -> UnsafeMutableRawPointer {
+        if bytes > queryCapacity {
+            query.deallocate()
+            queryCapacity = bytes
+            query = .allocate(byteCount: bytes, alignment: 64)
+        }
+        return query
+    }
+
+    /// Points the context at `snapshot`'s index: reuses what it resolved for the same read
+    /// snapshot (same LMDB transaction id and map), else starts over. Write transactions never
+    /// reuse or leave state: their pages move with every write.
+    /// - Returns: the index header, or `nil` when the collection has none.
+    func bind(_ snapshot: CollectionSnapshot) throws -> HNSWHeader? {
+        let txn = snapshot.txn
+        let current = Key(collection: snapshot.id, snapshot: txn.snapshotID, mapGeneration: snapshot.database.environment.mapGeneration)
+        if txn.isReadOnly, key == current {
+            graph?.txn = txn
+            space?.rows.txn = txn
+            floatRows?.txn = txn
+            return header
+        }
+        key = txn.isReadOnly ? current : nil
+        header = try HNSWMaintenance.header(snapshot)
+        guard let header, let links = snapshot.tables.hnswLinks else {
+            graph = nil
+            space = nil
+            floatRows = nil
+            return nil
+        }
+        graph = GraphStore(geometry: header.geometry, collection: snapshot.id, table: links, txn: txn, writable: false)
+        graph!.reserve(level: 0, records: Int(snapshot.counters.rowCount))
+        for level in 1..<HNSWHeader.maximumLevels where header.slotCounts[level] > 0 {
+            graph!.reserve(level: level, records: Int(header.slotCounts[level]))
+        }
+        let rows = VectorRows(snapshot: snapshot, bits: header.space == .bits)
+        space = GraphSpace(header: header, metric: snapshot.descriptor.schema.metric, rows: rows)
+        floatRows = header.space == .floats ? rows : (snapshot.descriptor.floatStride > 0 ? VectorRows(snapshot: snapshot, bits: false) : nil)
+        return header
+    }
+
+    /// Drops state that must not outlive a write transaction.
+    func unbindIfWriting(_ snapshot: CollectionSnapshot) {
+        guard !snapshot.txn.isReadOnly else { return }
+        key = nil
+        header = nil
+        graph = nil
+        space = nil
+        floatRows = nil
+    }
+}
+
+/// The database's idle ``SearchContext``s: one per concurrent searcher at most.
+final class SearchContextPool: @unchecked Sendable {
+    // Safety: `idle` is only touched under `lock`.
+    private var idle: [SearchContext] = []
+    private let lock = NSLock()
+
+    func take() -> SearchContext {
+        lock.lock()
+        defer { lock.unlock() }
+        return idle.popLast() ?? SearchContext()
+    }
+
+    func give(_ context: SearchContext) {
+        lock.lock()
+        defer { lock.unlock() }
+        if idle.count < 64 { idle.append(context) }
+    }
+}

@@ -1,0 +1,327 @@
+import ArgumentParser
+import Foundation
+import Quiver
+import QuiverFiles
+
+/// Carries a value that is used from one thread at a time into a `@Sendable` closure.
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// `quiver bench ann`: builds an HNSW index on a base file in a temporary store and sweeps
+/// efSearch, one query at a time on one thread, against ground truth.
+struct BenchANNCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ann",
+        abstract: "Build an HNSW index on your data and measure recall, queries/s, build speed, size and open time.",
+        discussion: """
+            The base is loaded into a temporary store (deleted afterwards) with keys equal to row \
+            numbers, as in .ivecs ground truth. The index is built with --threads threads; queries \
+            run one at a time on one thread, all in one read transaction, once per --ef-search value. \
+            --filter-selectivity adds filtered sweeps on a generated attribute `bucket` (a hash of \
+            the row, 0..<1000) whose truth is Quiver's exact filtered scan; --metadata and --filter \
+            do the same with your own metadata table and filters.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The base vectors (.fvecs, .bvecs, .npy, .jsonl).", valueName: "path"))
+    var base: String
+
+    @Option(help: ArgumentHelp("The query vectors.", valueName: "path"))
+    var queries: String
+
+    @Option(help: ArgumentHelp("Ground truth (.ivecs) for the unfiltered sweep.", valueName: "path"))
+    var truth: String?
+
+    @Option(help: "The metric.")
+    var metric: MetricName = .cosine
+
+    @Option(help: "The index (hnsw).")
+    var index: String = "hnsw"
+
+    @Option(help: "HNSW links per node (2m on level 0).")
+    var m: Int = 16
+
+    @Option(help: "HNSW candidate list size while building.")
+    var efConstruction: Int = 200
+
+    @Option(help: ArgumentHelp("efSearch values to sweep, comma-separated.", valueName: "10,20,40"))
+    var efSearch: String = "10,20,40,80,160,320"
+
+    @Option(help: "Build threads (queries always run on one thread).")
+    var threads: Int = 1
+
+    @Option(help: "How many results per query.")
+    var k: Int = 10
+
+    @Option(help: ArgumentHelp("Use only the first n queries.", valueName: "n"))
+    var queriesLimit: Int?
+
+    @Option(help: ArgumentHelp("Build the graph on this Matryoshka prefix (rescored on the full vector).", valueName: "dims"))
+    var prefix: Int?
+
+    @Flag(help: "Store sign bits with the floats; the graph runs on the bits, candidates are rescored on the floats.")
+    var binarize = false
+
+    @Option(help: ArgumentHelp("Filtered sweeps at these fractions of rows passing, comma-separated.", valueName: "0.001,0.01,0.1"))
+    var filterSelectivity: String?
+
+    @Option(help: ArgumentHelp("A metadata table (.tsv/.csv/.jsonl) for --filter, one row per base vector.", valueName: "path"))
+    var metadata: String?
+
+    @Option(name: .customLong("field"), help: ArgumentHelp("A metadata field for --metadata, repeatable.", valueName: "name:type"))
+    var fields: [String] = []
+
+    @Option(name: .customLong("filter"), help: ArgumentHelp("A filtered sweep with this filter, repeatable.", valueName: "expression"))
+    var filters: [String] = []
+
+    @Option(help: ArgumentHelp("Also draw the recall / queries-per-second curve as SVG.", valueName: "path"))
+    var plot: String?
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    @Flag(help: "No progress on stderr.")
+    var quiet = false
+
+    var efValues: [Int] { efSearch.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    var selectivities: [Double] { (filterSelectivity ?? "").split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func validate() throws {
+        guard index == "hnsw" else { throw ValidationError("--index: only hnsw is available") }
+        guard k >= 1 else { throw ValidationError("--k must be at least 1") }
+        guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be in 1...256") }
+        guard !efValues.isEmpty, efValues.allSatisfy({ (1...100_000).contains($0) }),
+              efValues.count == efSearch.split(separator: ",").count
+        else { throw ValidationError("--ef-search takes comma-separated integers in 1...100000") }
+        if filterSelectivity != nil {
+            guard !selectivities.isEmpty, selectivities.allSatisfy({ $0 > 0 && $0 <= 1 }),
+                  selectivities.count == filterSelectivity!.split(separator: ",").count
+            else { throw ValidationError("--filter-selectivity takes comma-separated fractions in (0, 1]") }
+        }
+        if !filters.isEmpty && metadata == nil { throw ValidationError("--filter needs --metadata") }
+        if metadata != nil && filterSelectivity != nil { throw ValidationError("use either --metadata with --filter, or --filter-selectivity") }
+        if binarize && prefix != nil { throw ValidationError("--binarize and --prefix do not combine") }
+        if let queriesLimit, queriesLimit < 1 { throw ValidationError("--queries-limit must be at least 1") }
+    }
+
+    func run() throws {
+        let store = try TemporaryStore()
+        defer { store.remove() }
+        let name = "bench"
+        let schemaFields = try fieldDefinitions()
+        var generatedMetadata: String?
+        if filterSelectivity != nil {
+            generatedMetadata = store.folder + "/buckets.tsv"
+        }
+
+        // Load and build, then close the store so that the open time below is a real open.
+        var load: ImportSummary
+        var buildSeconds = 0.0
+        var statistics: HNSWStatistics
+        var dimensions = 0
+        do {
+            let database = try StoreOptions.open(path: store.path, readOnly: false, durable: false)
+            var plan = ImportPlan(collection: name, file: base)
+            plan.showProgress = !quiet
+            let metric = self.metric.metric
+            let prefix = self.prefix
+            let binarize = self.binarize
+            plan.create = { d in
+                let vectors: VectorKind
+                if binarize {
+                    vectors = .binary(dimensions: d, keepsFloats: true)
+                } else if let prefix {
+                    vectors = .matryoshka(dimensions: d, prefixes: [prefix])
+                } else {
+                    vectors = .float32(dimensions: d)
+                }
+                return CollectionSchema(vectors: vectors, metric: metric, fields: schemaFields)
+            }
+            if let generatedMetadata {
+                let rows = try Self.countRows(base)
+                try Self.writeBuckets(rows: rows, to: generatedMetadata)
+                plan.metadataPath = generatedMetadata
+            } else if let metadata {
+                plan.metadataPath = metadata
+                plan.ignoreUnknownColumns = true
+            }
+            load = try VectorImporter.run(plan, database: database)
+            dimensions = try database.schema(of: name).vectors.dimensions
+            let parameters = HNSWParameters(m: m, efConstruction: efConstruction, efSearch: efValues[0], prefix: prefix)
+            let progress = UncheckedBox(ProgressReporter(label: "build", total: load.records, bytesPerRow: 0, enabled: !quiet))
+            let started = now()
+            try database.buildIndex(collection: name, parameters, threads: threads) { done, _ in progress.value.update(rows: done) }
+            buildSeconds = now() - started
+            progress.value.finish(rows: load.records)
+            statistics = try database.read { try $0.collection(name).indexStatistics() }
+        }
+
+        // Open and first query, in a store nobody in this process has open.
+        let queryVectors = try BenchExactCommand.readQueries(path: queries, binary: false, dimensions: dimensions, limit: queriesLimit)
+        let firstQuery = queryVectors[0]
+        let openStarted = now()
+        let database = try Database(path: store.path, configuration: .init(readOnly: true))
+        _ = try database.read { tx in try Self.search(tx.collection(name), firstQuery, k: k, ef: efValues[0], filter: nil) }
+        let openMilliseconds = (now() - openStarted) * 1000
+
+        let truthRows = try truth.map { try IVecs.readAll(path: $0) }
+        var sweep: [JSONOutput] = []
+        var curve: [(recall: Double, queriesPerSecond: Double)] = []
+        for ef in efValues {
+            let run = try Self.timed(database, name: name, queries: queryVectors, k: k, ef: ef, filter: nil, strategy: .index)
+            let recall = truthRows.map { BenchExactCommand.recall(run.results, truth: $0, k: k) }
+            if let recall { curve.append((recall, run.queriesPerSecond)) }
+            sweep.append(.object([
+                ("ef_search", .number(ef)),
+                ("recall_at_\(k)", recall.map { .rounded($0, 4) } ?? .null),
+                ("queries_per_second", .rounded(run.queriesPerSecond, 1)),
+                ("median_latency_us", .rounded(run.medianSeconds * 1e6, 2)),
+                ("p99_latency_us", .rounded(run.p99Seconds * 1e6, 2)),
+            ]))
+        }
+
+        var filtered: [JSONOutput] = []
+        let filterCases: [(label: String, filter: Filter)] =
+            try selectivities.map { s in (String(s), Field("bucket") < .int64(Int64((s * 1_000).rounded()))) }
+            + filters.map { text in (text, try Filter.parse(text)) }
+        for (label, filter) in filterCases {
+            let passing = try database.read { try $0.collection(name).count(where: filter) }
+            let exact = try Self.timed(database, name: name, queries: queryVectors, k: k, ef: nil, filter: filter, strategy: .exact)
+            for ef in efValues {
+                let run = try Self.timed(database, name: name, queries: queryVectors, k: k, ef: ef, filter: filter, strategy: .automatic)
+                let recall = Self.recall(run.results, truth: exact.results, k: k)
+                filtered.append(.object([
+                    ("filter", .string(label)),
+                    ("selectivity", .rounded(Double(passing) / Double(max(1, load.records)), 5)),
+                    ("matching_rows", .number(passing)),
+                    ("plan", .string(try database.read { try $0.collection(name).plan(filter: filter).rawValue })),
+                    ("ef_search", .number(ef)),
+                    ("recall_at_\(k)", .rounded(recall, 4)),
+                    ("queries_per_second", .rounded(run.queriesPerSecond, 1)),
+                    ("exact_queries_per_second", .rounded(exact.queriesPerSecond, 1)),
+                ]))
+            }
+        }
+
+        if let plot {
+            let svg = RecallPlot(title: "HNSW m=\(m) efConstruction=\(efConstruction): \(URL(fileURLWithPath: base).lastPathComponent)",
+                                 series: [.init(name: "Quiver", points: curve)]).svg()
+            try svg.write(toFile: plot, atomically: true, encoding: .utf8)
+        }
+        let report = JSONOutput.object([
+            ("command", .string("bench ann")),
+            ("index", .string(index)),
+            ("base", .string(base)),
+            ("metric", .string(metric.rawValue)),
+            ("kind", .string(binarize ? "binary+floats" : (prefix != nil ? "matryoshka" : "float32"))),
+            ("prefix", prefix.map { .number($0) } ?? .null),
+            ("base_vectors", .number(load.records)),
+            ("dimensions", .number(dimensions)),
+            ("queries", .number(queryVectors.count)),
+            ("k", .number(k)),
+            ("m", .number(m)),
+            ("ef_construction", .number(efConstruction)),
+            ("threads", .number(threads)),
+            ("build_seconds", .rounded(buildSeconds, 3)),
+            ("build_vectors_per_second", .rounded(Double(load.records) / max(buildSeconds, 1e-9), 1)),
+            ("index_bytes", .number(statistics.graphBytes)),
+            ("index_bytes_per_vector", .rounded(statistics.bytesPerVector, 2)),
+            ("levels", .array(statistics.nodesPerLevel.map { .number($0) })),
+            ("unreachable_nodes", .number(statistics.unreachableNodes)),
+            ("open_to_first_result_ms", .rounded(openMilliseconds, 3)),
+            ("resident_bytes", .number(Self.residentBytes())),
+            ("sweep", .array(sweep)),
+            ("filtered", .array(filtered)),
+        ] + environmentFields())
+        if json {
+            printJSON(report)
+        } else {
+            print("build \(String(format: "%.1f", buildSeconds)) s (\(threads) threads), \(String(format: "%.1f", statistics.bytesPerVector)) graph bytes/vector, open + first query \(String(format: "%.2f", openMilliseconds)) ms")
+            for entry in sweep { print(entry.rendered()) }
+            for entry in filtered { print(entry.rendered()) }
+        }
+    }
+
+    struct Run {
+        var results: [[SearchResult]]
+        var queriesPerSecond: Double
+        var medianSeconds: Double
+        var p99Seconds: Double
+    }
+
+    static func timed(_ database: Database, name: String, queries: [BenchExactCommand.Query], k: Int, ef: Int?, filter: Filter?,
+                      strategy: SearchStrategy) throws -> Run {
+        var latencies: [Double] = []
+        var results: [[SearchResult]] = []
+        latencies.reserveCapacity(queries.count)
+        results.reserveCapacity(queries.count)
+        let started = now()
+        try database.read { tx in
+            let reader = try tx.collection(name)
+            for query in queries {
+                let t = now()
+                let hits = try search(reader, query, k: k, ef: ef, filter: filter, strategy: strategy)
+                latencies.append(now() - t)
+                results.append(hits)
+            }
+        }
+        let total = now() - started
+        let (median, p99) = percentiles(latencies)
+        return Run(results: results, queriesPerSecond: Double(queries.count) / total, medianSeconds: median, p99Seconds: p99)
+    }
+
+    static func search(_ reader: CollectionReader, _ query: BenchExactCommand.Query, k: Int, ef: Int?, filter: Filter?,
+                       strategy: SearchStrategy = .index) throws -> [SearchResult] {
+        let options = SearchOptions(efSearch: ef, strategy: strategy)
+        switch query {
+        case .floats(let q): return try reader.search(q, k: k, filter: filter, options: options)
+        case .bits(let b): return try reader.search(bits: b, k: k, filter: filter, options: options)
+        }
+    }
+
+    /// Mean over queries of the share of the exact results found.
+    static func recall(_ results: [[SearchResult]], truth: [[SearchResult]], k: Int) -> Double {
+        var sum = 0.0
+        for (got, expected) in zip(results, truth) {
+            let want = Set(expected.prefix(k).map(\.key))
+            sum += want.isEmpty ? 1 : Double(got.filter { want.contains($0.key) }.count) / Double(want.count)
+        }
+        return results.isEmpty ? 0 : sum / Double(results.count)
+    }
+
+    func fieldDefinitions() throws -> [FieldDefinition] {
+        if filterSelectivity != nil { return [FieldDefinition("bucket", .int64)] }
+        return try fields.map { try SchemaOptions.parseField($0) }
+    }
+
+    static func countRows(_ path: String) throws -> Int {
+        let reader = try VectorFileReader(path: path)
+        guard let rows = reader.rowCount else { throw InputError("invalidArgument", "\(path): cannot count its rows") }
+        return rows
+    }
+
+    /// A `bucket` column: a hash of the row in 0..<1000, independent of the vectors.
+    static func writeBuckets(rows: Int, to path: String) throws {
+        var text = "bucket\n"
+        text.reserveCapacity(rows * 4 + 8)
+        for row in 0..<rows {
+            var z = UInt64(row) &+ 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            text += String(z % 1_000)
+            text += "\n"
+        }
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+    }
+
+    /// This process's resident memory (Linux: /proc/self/statm), 0 where unknown.
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}

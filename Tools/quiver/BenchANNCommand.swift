@@ -188,6 +188,13 @@ struct BenchANNCommand: ParsableCommand {
             + filters.map { text in (text, try Filter.parse(text)) }
         for (label, filter) in filterCases {
             let passing = try database.read { try $0.collection(name).count(where: filter) }
+            // What evaluating the filter alone costs (every filtered search does it once).
+            let evaluationStarted = now()
+            try database.read { tx in
+                let reader = try tx.collection(name)
+                for _ in 0..<100 { _ = try reader.count(where: filter) }
+            }
+            let evaluationMicroseconds = (now() - evaluationStarted) / 100 * 1e6
             let exact = try Self.timed(database, name: name, queries: queryVectors, k: k, ef: nil, filter: filter, strategy: .exact)
             for ef in efValues {
                 let run = try Self.timed(database, name: name, queries: queryVectors, k: k, ef: ef, filter: filter, strategy: .automatic)
@@ -196,6 +203,7 @@ struct BenchANNCommand: ParsableCommand {
                     ("filter", .string(label)),
                     ("selectivity", .rounded(Double(passing) / Double(max(1, load.records)), 5)),
                     ("matching_rows", .number(passing)),
+                    ("filter_evaluation_us", .rounded(evaluationMicroseconds, 2)),
                     ("plan", .string(try database.read { try $0.collection(name).plan(filter: filter).rawValue })),
                     ("ef_search", .number(ef)),
                     ("recall_at_\(k)", .rounded(recall, 4)),

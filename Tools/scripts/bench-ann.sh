@@ -8,7 +8,8 @@
 # (it has no flags for them) and Quiver is given the same. Per round: the peers (each builds 3
 # times and sweeps efSearch 10…800, plus filtered sweeps for hnswlib and FAISS), then Quiver
 # three times: one thread with the recall/throughput sweep and the plot, two threads for build
-# speed, and filtered search at 0.1%, 1% and 10% selectivity.
+# speed, filtered search at 0.1% to 50% selectivity on a generated attribute, and the peers'
+# own metadata filters on debian.
 #
 #   QUIVER_ANN_EF=10,16,…   Quiver's efSearch sweep (default: the peers' list, 10…800)
 #   QUIVER_ANN_PEERS=…      peers to run (default hnswlib,faiss-hnsw,usearch-f32; empty: none)
@@ -52,7 +53,11 @@ for round in $(seq "$rounds"); do
   fi
   "$quiver" "${ann[@]}" --threads 1 --plot "$out/debian-hnsw.svg" | tag quiver-hnsw-1thread "$round"
   "$quiver" "${ann[@]}" --threads 2 | tag quiver-hnsw-2threads "$round"
-  "$quiver" "${ann[@]}" --threads 1 --filter-selectivity 0.001,0.01,0.1 | tag quiver-hnsw-filtered "$round"
+  "$quiver" "${ann[@]}" --threads 1 --filter-selectivity 0.001,0.01,0.05,0.1,0.2,0.5 | tag quiver-hnsw-filtered "$round"
+  # The peers' own filters on debian's metadata (0.53%, 5.6%, 51%), plus one at 34%.
+  "$quiver" "${ann[@]}" --threads 1 --metadata "$deb/meta.tsv" --field section:string --field arch:string \
+      --field size_bucket:int64 --filter 'section == "editors"' --filter 'section == "devel"' \
+      --filter 'arch != "all"' --filter 'size_bucket < 1' | tag quiver-hnsw-metadata "$round"
 done
 # Peer files in round order (a glob would put round-10 before round-2).
 peer_files=()

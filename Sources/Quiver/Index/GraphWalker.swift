@@ -108,8 +108,17 @@ struct GraphWalker {
             let list: UnsafePointer<UInt32>
             if level == 0 && locks == nil {
                 list = UnsafePointer(view.list(current))
+                // The next node to expand is likely the new nearest candidate: start loading
+                // its list now (hnswlib does the same).
+                if !candidates.isEmpty { Kernels.prefetch(UnsafeRawPointer(view.list(candidateNode(candidates.top))), lines: 2) }
             } else {
                 list = neighbours(level: level, current, buffer: buffers.list)
+            }
+            // Their visited marks are scattered: ask for all of them before testing any.
+            for i in 0..<capacity {
+                let n = list[i]
+                if n == UInt32.max { break }
+                visited.prefetch(n)
             }
             // The unvisited neighbours and their vectors.
             var count = 0
@@ -117,8 +126,10 @@ struct GraphWalker {
                 let n = list[i]
                 if n == UInt32.max { break }
                 guard visited.insert(n) else { continue }
+                let pointer = vectors.pointer(level == 0 ? n : row(level: level, n))
+                if count < 4 { Kernels.prefetch(pointer, lines: 2) }  // the first group; the kernel fetches the rest ahead
                 nodes[count] = n
-                pointers[count] = vectors.pointer(level == 0 ? n : row(level: level, n))
+                pointers[count] = pointer
                 count += 1
             }
             guard count > 0 else { continue }

@@ -1,3 +1,5 @@
+import QuiverKernels
+
 /// A candidate of a graph search packed in one `UInt64`: the distance's bits mapped to an
 /// unsigned order in the high half, the node (row or slot) in the low half, so that comparing
 /// keys compares `(distance, node)` with one integer compare.
@@ -142,4 +144,8 @@ struct VisitedSet {
 
     @inline(__always)
     func contains(_ node: UInt32) -> Bool { marks[Int(node)] == epoch }
+
+    /// Starts loading `node`'s mark into cache (a hop checks all its neighbours' marks).
+    @inline(__always)
+    func prefetch(_ node: UInt32) { Kernels.prefetch(UnsafeRawPointer(marks + Int(node)), lines: 1) }
 }

@@ -53,7 +53,7 @@ struct HNSWTests {
         let r = try meanRecall(db, queries)
         // The dot product is not a metric: on unnormalised data graph search is weaker
         // (hnswlib reaches 0.73 at ef 64 on data like this; docs/benchmarks.md).
-        #expect(r >= (metric == .dot ? 0.85 : 0.97), "recall \(r)")
+        #expect(r >= (metric == .dot ? 0.8 : 0.97), "recall \(r)")
         // Distances of index hits are the exact distances of those rows.
         let q = queries[0]
         let (index, exact) = try db.read { tx in

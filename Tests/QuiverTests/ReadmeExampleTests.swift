@@ -40,5 +40,25 @@ struct ReadmeExampleTests {
             .deletingLastPathComponent().appendingPathComponent("README.md")
         let text = try String(contentsOf: readme, encoding: .utf8)
         #expect(text.contains(example), "README.md's example differs from ReadmeExampleTests.swift")
+        try indexExample(db)
+    }
+
+    /// The README's second block: an index on the same store.
+    func indexExample(_ db: Database) throws {
+        // README-INDEX-BEGIN
+        try db.buildIndex(collection: "docs", HNSWParameters(m: 16, efConstruction: 200))
+        let near = try db.read { tx in
+            try tx.collection("docs").search([0.2, 0.8, 0.0], k: 10, options: SearchOptions(efSearch: 64))
+        }
+        // README-INDEX-END
+        #expect(near.map(\.key) == [1, 2])
+        let source = try String(contentsOfFile: #filePath, encoding: .utf8)
+        let start = source.range(of: "// README-INDEX-BEGIN\n")!.upperBound
+        let end = source.range(of: "        // README-INDEX-END")!.lowerBound
+        let example = source[start..<end].split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.count >= 8 ? String($0.dropFirst(8)) : String($0) }.joined(separator: "\n")
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md")
+        #expect(try String(contentsOf: readme, encoding: .utf8).contains(example), "README.md's index example differs")
     }
 }

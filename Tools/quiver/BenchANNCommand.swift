@@ -76,6 +76,9 @@ struct BenchANNCommand: ParsableCommand {
     @Option(name: .customLong("filter"), help: ArgumentHelp("A filtered sweep with this filter, repeatable.", valueName: "expression"))
     var filters: [String] = []
 
+    @Option(help: ArgumentHelp("After the sweeps, delete this fraction of the rows in small transactions, insert them again under new keys, sweep again, rebuild from scratch and sweep again.", valueName: "0.3"))
+    var churn: Double?
+
     @Option(help: ArgumentHelp("Also draw the recall / queries-per-second curve as SVG.", valueName: "path"))
     var plot: String?
 
@@ -104,6 +107,7 @@ struct BenchANNCommand: ParsableCommand {
         if metadata != nil && filterSelectivity != nil { throw ValidationError("use either --metadata with --filter, or --filter-selectivity") }
         if binarize && prefix != nil { throw ValidationError("--binarize and --prefix do not combine") }
         if let queriesLimit, queriesLimit < 1 { throw ValidationError("--queries-limit must be at least 1") }
+        if let churn, !(churn > 0 && churn < 1) { throw ValidationError("--churn takes a fraction in (0, 1)") }
     }
 
     func run() throws {
@@ -158,59 +162,55 @@ struct BenchANNCommand: ParsableCommand {
             statistics = try database.read { try $0.collection(name).indexStatistics() }
         }
 
-        // Open and first query, in a store nobody in this process has open.
         let queryVectors = try BenchExactCommand.readQueries(path: queries, binary: false, dimensions: dimensions, limit: queriesLimit)
         let firstQuery = queryVectors[0]
-        let openStarted = now()
-        let database = try Database(path: store.path, configuration: .init(readOnly: true))
-        _ = try database.read { tx in try Self.search(tx.collection(name), firstQuery, k: k, ef: efValues[0], filter: nil) }
-        let openMilliseconds = (now() - openStarted) * 1000
-
         let truthRows = try truth.map { try IVecs.readAll(path: $0) }
         var sweep: [JSONOutput] = []
         var curve: [(recall: Double, queriesPerSecond: Double)] = []
-        for ef in efValues {
-            let run = try Self.timed(database, name: name, queries: queryVectors, k: k, ef: ef, filter: nil, strategy: .index)
-            let recall = truthRows.map { BenchExactCommand.recall(run.results, truth: $0, k: k) }
-            if let recall { curve.append((recall, run.queriesPerSecond)) }
-            sweep.append(.object([
-                ("ef_search", .number(ef)),
-                ("recall_at_\(k)", recall.map { .rounded($0, 4) } ?? .null),
-                ("queries_per_second", .rounded(run.queriesPerSecond, 1)),
-                ("median_latency_us", .rounded(run.medianSeconds * 1e6, 2)),
-                ("p99_latency_us", .rounded(run.p99Seconds * 1e6, 2)),
-            ]))
-        }
-
         var filtered: [JSONOutput] = []
-        let filterCases: [(label: String, filter: Filter)] =
-            try selectivities.map { s in (String(s), Field("bucket") < .int64(Int64((s * 1_000).rounded()))) }
-            + filters.map { text in (text, try Filter.parse(text)) }
-        for (label, filter) in filterCases {
-            let passing = try database.read { try $0.collection(name).count(where: filter) }
-            // What evaluating the filter alone costs (every filtered search does it once).
-            let evaluationStarted = now()
-            try database.read { tx in
-                let reader = try tx.collection(name)
-                for _ in 0..<100 { _ = try reader.count(where: filter) }
+        var openMilliseconds = 0.0
+        do {
+            // Open and first query, in a store nobody in this process has open.
+            let openStarted = now()
+            let database = try Database(path: store.path, configuration: .init(readOnly: true))
+            _ = try database.read { tx in try Self.search(tx.collection(name), firstQuery, k: k, ef: efValues[0], filter: nil) }
+            openMilliseconds = (now() - openStarted) * 1000
+
+            (sweep, curve) = try sweepIndex(database, name: name, queries: queryVectors, truth: truthRows)
+
+            let filterCases: [(label: String, filter: Filter)] =
+                try selectivities.map { s in (String(s), Field("bucket") < .int64(Int64((s * 1_000).rounded()))) }
+                + filters.map { text in (text, try Filter.parse(text)) }
+            for (label, filter) in filterCases {
+                let passing = try database.read { try $0.collection(name).count(where: filter) }
+                // What evaluating the filter alone costs (every filtered search does it once).
+                let evaluationStarted = now()
+                try database.read { tx in
+                    let reader = try tx.collection(name)
+                    for _ in 0..<100 { _ = try reader.count(where: filter) }
+                }
+                let evaluationMicroseconds = (now() - evaluationStarted) / 100 * 1e6
+                let exact = try Self.timed(database, name: name, queries: queryVectors, k: k, ef: nil, filter: filter, strategy: .exact)
+                for ef in efValues {
+                    let run = try Self.timed(database, name: name, queries: queryVectors, k: k, ef: ef, filter: filter, strategy: .automatic)
+                    let recall = Self.recall(run.results, truth: exact.results, k: k)
+                    filtered.append(.object([
+                        ("filter", .string(label)),
+                        ("selectivity", .rounded(Double(passing) / Double(max(1, load.records)), 5)),
+                        ("matching_rows", .number(passing)),
+                        ("filter_evaluation_us", .rounded(evaluationMicroseconds, 2)),
+                        ("plan", .string(try database.read { try $0.collection(name).plan(filter: filter).rawValue })),
+                        ("ef_search", .number(ef)),
+                        ("recall_at_\(k)", .rounded(recall, 4)),
+                        ("queries_per_second", .rounded(run.queriesPerSecond, 1)),
+                        ("exact_queries_per_second", .rounded(exact.queriesPerSecond, 1)),
+                    ]))
+                }
             }
-            let evaluationMicroseconds = (now() - evaluationStarted) / 100 * 1e6
-            let exact = try Self.timed(database, name: name, queries: queryVectors, k: k, ef: nil, filter: filter, strategy: .exact)
-            for ef in efValues {
-                let run = try Self.timed(database, name: name, queries: queryVectors, k: k, ef: ef, filter: filter, strategy: .automatic)
-                let recall = Self.recall(run.results, truth: exact.results, k: k)
-                filtered.append(.object([
-                    ("filter", .string(label)),
-                    ("selectivity", .rounded(Double(passing) / Double(max(1, load.records)), 5)),
-                    ("matching_rows", .number(passing)),
-                    ("filter_evaluation_us", .rounded(evaluationMicroseconds, 2)),
-                    ("plan", .string(try database.read { try $0.collection(name).plan(filter: filter).rawValue })),
-                    ("ef_search", .number(ef)),
-                    ("recall_at_\(k)", .rounded(recall, 4)),
-                    ("queries_per_second", .rounded(run.queriesPerSecond, 1)),
-                    ("exact_queries_per_second", .rounded(exact.queriesPerSecond, 1)),
-                ]))
-            }
+
+        }
+        let churnReport = try churn.map { fraction in
+            try runChurn(fraction, path: store.path, name: name, rows: load.records, queries: queryVectors, truth: truthRows)
         }
 
         if let plot {
@@ -242,6 +242,7 @@ struct BenchANNCommand: ParsableCommand {
             ("resident_bytes", .number(Self.residentBytes())),
             ("sweep", .array(sweep)),
             ("filtered", .array(filtered)),
+            ("churn", churnReport ?? .null),
         ] + environmentFields())
         if json {
             printJSON(report)
@@ -250,6 +251,89 @@ struct BenchANNCommand: ParsableCommand {
             for entry in sweep { print(entry.rendered()) }
             for entry in filtered { print(entry.rendered()) }
         }
+    }
+
+    /// The unfiltered sweep: one timed pass per efSearch. `keyOffset` maps keys of re-inserted
+    /// records (key + rows) back to the base row the truth names.
+    func sweepIndex(_ database: Database, name: String, queries: [BenchExactCommand.Query], truth: [[Int32]]?,
+                    rows: Int = 0) throws -> ([JSONOutput], [(recall: Double, queriesPerSecond: Double)]) {
+        var sweep: [JSONOutput] = []
+        var curve: [(recall: Double, queriesPerSecond: Double)] = []
+        for ef in efValues {
+            let run = try Self.timed(database, name: name, queries: queries, k: k, ef: ef, filter: nil, strategy: .index)
+            let results = rows == 0 ? run.results : run.results.map { hits in
+                hits.map { hit in
+                    var hit = hit
+                    if case .int(let key) = hit.key, key >= UInt64(rows) { hit.key = .int(key - UInt64(rows)) }
+                    return hit
+                }
+            }
+            let recall = truth.map { BenchExactCommand.recall(results, truth: $0, k: k) }
+            if let recall { curve.append((recall, run.queriesPerSecond)) }
+            sweep.append(.object([
+                ("ef_search", .number(ef)),
+                ("recall_at_\(k)", recall.map { .rounded($0, 4) } ?? .null),
+                ("queries_per_second", .rounded(run.queriesPerSecond, 1)),
+                ("median_latency_us", .rounded(run.medianSeconds * 1e6, 2)),
+                ("p99_latency_us", .rounded(run.p99Seconds * 1e6, 2)),
+            ]))
+        }
+        return (sweep, curve)
+    }
+
+    /// Deletes `fraction` of the rows (100 per transaction), inserts the same vectors again under
+    /// new keys (key + rows, 100 per transaction), sweeps; then rebuilds the index from scratch on
+    /// the result and sweeps again: the recall the upkeep keeps against a fresh build.
+    func runChurn(_ fraction: Double, path: String, name: String, rows: Int, queries: [BenchExactCommand.Query],
+                  truth: [[Int32]]?) throws -> JSONOutput {
+        let database = try StoreOptions.open(path: path, readOnly: false, durable: false)
+        var order = Array(0..<rows)
+        var state: UInt64 = 0x5EED
+        for i in stride(from: rows - 1, to: 0, by: -1) {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            order.swapAt(i, Int((state >> 33) % UInt64(i + 1)))
+        }
+        let doomed = Array(order.prefix(Int(Double(rows) * fraction)))
+        let batch = 100
+        var vectors: [[Float]] = []
+        vectors.reserveCapacity(doomed.count)
+        try database.read { tx in
+            let c = try tx.collection(name)
+            for row in doomed { vectors.append(try c.get(.int(UInt64(row)))?.vector ?? []) }
+        }
+        let deleteStarted = now()
+        for start in stride(from: 0, to: doomed.count, by: batch) {
+            try database.write { tx in
+                let c = try tx.collection(name)
+                for row in doomed[start..<min(start + batch, doomed.count)] { try c.delete(key: .int(UInt64(row))) }
+            }
+        }
+        let deleteSeconds = now() - deleteStarted
+        let insertStarted = now()
+        for start in stride(from: 0, to: doomed.count, by: batch) {
+            try database.write { tx in
+                let c = try tx.collection(name)
+                for i in start..<min(start + batch, doomed.count) {
+                    try c.upsert(key: .int(UInt64(rows + doomed[i])), vector: vectors[i])
+                }
+            }
+        }
+        let insertSeconds = now() - insertStarted
+        let violations = try database.verify().count
+        let (afterChurn, _) = try sweepIndex(database, name: name, queries: queries, truth: truth, rows: rows)
+        let parameters = try database.read { try $0.collection(name).indexParameters } ?? HNSWParameters()
+        try database.buildIndex(collection: name, parameters, threads: threads)
+        let (fresh, _) = try sweepIndex(database, name: name, queries: queries, truth: truth, rows: rows)
+        return .object([
+            ("fraction", .rounded(fraction, 3)),
+            ("deleted_and_reinserted", .number(doomed.count)),
+            ("rows_per_transaction", .number(batch)),
+            ("delete_seconds", .rounded(deleteSeconds, 3)),
+            ("insert_seconds", .rounded(insertSeconds, 3)),
+            ("verify_violations", .number(violations)),
+            ("sweep_after_churn", .array(afterChurn)),
+            ("sweep_fresh_build", .array(fresh)),
+        ])
     }
 
     struct Run {

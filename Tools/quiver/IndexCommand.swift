@@ -24,7 +24,7 @@ struct IndexBuildCommand: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Option(help: "The collection.")
+    @Argument(help: "The collection.")
     var collection: String
 
     @Option(help: "Links per node on the upper levels (2m on level 0), 2...64.")
@@ -71,7 +71,7 @@ struct IndexDropCommand: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Option(help: "The collection.")
+    @Argument(help: "The collection.")
     var collection: String
 
     func run() throws {
@@ -90,7 +90,7 @@ struct IndexStatsCommand: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Option(help: "The collection.")
+    @Argument(help: "The collection.")
     var collection: String
 
     @Flag(help: "Print JSON instead of text.")

@@ -144,6 +144,19 @@ struct GraphWalker {
                 if results.count < ef { results.push(key) } else { results.replaceTop(key) }
                 if results.count >= ef { worst = candidateDistance(results.top) }
             }
+            // Start the next expansion's first reads now: the first unvisited neighbours of the
+            // next node (its list was prefetched when it became the nearest candidate).
+            if level == 0 && locks == nil && !candidates.isEmpty && candidateDistance(candidates.top) <= worst {
+                let next = view.list(candidateNode(candidates.top))
+                var started = 0
+                for i in 0..<capacity where started < 4 {
+                    let n = next[i]
+                    if n == UInt32.max { break }
+                    if visited.contains(n) { continue }
+                    Kernels.prefetch(vectors.pointer(n), lines: 2)
+                    started += 1
+                }
+            }
         }
     }
 }

@@ -78,7 +78,7 @@ struct IndexSearch {
                 }
             }
         }
-        let found = results.sortedAscending()
+        let found = results.sortInPlace()
         guard rescores, let floats, let floatRows = context.floatRows else {
             return found.prefix(k).map { Hit(distance: candidateDistance($0), row: candidateNode($0)) }
         }

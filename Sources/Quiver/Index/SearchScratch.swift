@@ -94,7 +94,15 @@ struct KeyHeap {
         capacity *= 2
     }
 
-    /// The keys in ascending order (empties the heap's order; the keys stay in `keys`).
+    /// Sorts the kept keys ascending in place and returns them; the heap order is gone, so
+    /// the next search starts with ``removeAll()``. No allocation.
+    mutating func sortInPlace() -> UnsafeMutableBufferPointer<UInt64> {
+        var buffer = UnsafeMutableBufferPointer(start: keys, count: count)
+        buffer.sort()
+        return buffer
+    }
+
+    /// The keys in ascending order, as a new array (the heap is unchanged).
     mutating func sortedAscending() -> [UInt64] {
         var out = [UInt64](UnsafeBufferPointer(start: keys, count: count))
         out.sort()
@@ -108,6 +116,9 @@ struct VisitedSet {
     private var marks: UnsafeMutablePointer<UInt16>
     private var capacity: Int
     private var epoch: UInt16 = 0
+    /// Nodes at or above this were not sized for: a damaged link never writes out of bounds,
+    /// it reads as already visited.
+    private var limit = 0
 
     init() {
         capacity = 1
@@ -131,11 +142,13 @@ struct VisitedSet {
             epoch = 0
         }
         epoch += 1
+        limit = count
     }
 
     /// Marks `node`; returns whether it was unmarked. `node` must be below the reset count.
     @inline(__always)
     mutating func insert(_ node: UInt32) -> Bool {
+        guard Int(node) < limit else { return false }
         let p = marks + Int(node)
         if p.pointee == epoch { return false }
         p.pointee = epoch
@@ -143,9 +156,9 @@ struct VisitedSet {
     }
 
     @inline(__always)
-    func contains(_ node: UInt32) -> Bool { marks[Int(node)] == epoch }
+    func contains(_ node: UInt32) -> Bool { Int(node) >= limit || marks[Int(node)] == epoch }
 
     /// Starts loading `node`'s mark into cache (a hop checks all its neighbours' marks).
     @inline(__always)
-    func prefetch(_ node: UInt32) { Kernels.prefetch(UnsafeRawPointer(marks + Int(node)), lines: 1) }
+    func prefetch(_ node: UInt32) { Kernels.prefetch(UnsafeRawPointer(marks + min(Int(node), limit)), lines: 1) }
 }

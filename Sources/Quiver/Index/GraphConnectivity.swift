@@ -41,23 +41,29 @@ struct GraphConnectivity {
             var entry = candidateKey(distance, node)
             scratch.visited.reset(count: rowCount)
             withUnsafePointer(to: &entry) { e in
-                walker.searchLevel(query: query, level: 0, entries: UnsafeBufferPointer(start: e, count: 1), ef: 16,
+                walker.searchLevel(query: query, level: 0, entries: UnsafeBufferPointer(start: e, count: 1), ef: 32,
                                    results: &scratch.results, candidates: &scratch.candidates, visited: &scratch.visited,
                                    accept: nil, buffers: scratch.buffers)
             }
-            // The nearest reachable node with room takes the link; when all are full, the
-            // nearest gives up its farthest link that was not itself relinked in this round.
-            let hosts = scratch.results.sortedAscending().map(candidateNode).filter { $0 != row && reached.contains($0) }
+            // Offer the row to its nearest reachable nodes as an insert would (the heuristic
+            // decides whether each keeps it); if none does, the nearest with room takes it.
+            let found = scratch.results.sortedAscending().filter { candidateNode($0) != row && reached.contains(candidateNode($0)) }
+            let hosts = found.map(candidateNode)
             guard !hosts.isEmpty else { return }
+            let inserter = GraphInserter(walker: walker, rowBound: rowCount)
             var placed = false
-            for host in hosts {
+            for key in found.prefix(graph.geometry.m) {
+                inserter.link(candidateNode(key), to: row, distance: candidateDistance(key), level: 0, scratch: scratch)
+                let list = graph.list0(candidateNode(key))
+                for i in 0..<capacity where list[i] == row { placed = true }
+            }
+            for host in hosts where !placed {
                 let list = graph.list0(host)
                 var count = 0
                 while count < capacity && list[count] != UInt32.max { count += 1 }
                 if count < capacity {
                     graph.writableList(level: 0, host)[count] = row
                     placed = true
-                    break
                 }
             }
             if !placed {

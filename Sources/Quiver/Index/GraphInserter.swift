@@ -75,7 +75,7 @@ struct GraphInserter {
 
     /// Adds `newNode` to `node`'s list on `level`; a full list is re-chosen by the heuristic
     /// among its members and the newcomer (hnswlib's `mutuallyConnectNewElement`).
-    private func link(_ node: UInt32, to newNode: UInt32, distance: Float, level: Int, scratch: InsertScratch) {
+    func link(_ node: UInt32, to newNode: UInt32, distance: Float, level: Int, scratch: InsertScratch) {
         let capacity = geometry.capacity(level: level)
         let nodeRow = walker.row(level: level, node)
         withLock(nodeRow) {
@@ -102,8 +102,12 @@ struct GraphInserter {
     /// hnswlib does): walking the candidates nearest first, keep one unless it is nearer to an
     /// already kept neighbour than to the base node. This spreads links across directions,
     /// which keeps clustered data navigable.
-    /// - Parameter sorted: candidate keys (distance to the base node, node), ascending.
-    func selectNeighbours(level: Int, sorted: [UInt64], limit: Int, scratch: InsertScratch) -> [UInt64] {
+    /// - Parameters:
+    ///   - sorted: candidate keys (distance to the base node, node), ascending.
+    ///   - alpha: a candidate is dropped only when `alpha ×` its distance to a kept neighbour is
+    ///     below its distance to the base node. 1 is the paper's heuristic; the repair of deletes
+    ///     uses FreshDiskANN's 1.2, which keeps more links where a deletion thinned them.
+    func selectNeighbours(level: Int, sorted: [UInt64], limit: Int, scratch: InsertScratch, alpha: Float = 1) -> [UInt64] {
         guard sorted.count > limit else { return sorted }
         var kept: [UInt64] = []
         kept.reserveCapacity(limit)
@@ -112,7 +116,7 @@ struct GraphInserter {
             let d = candidateDistance(key)
             let candidate = space.rowAsQuery(walker.row(level: level, candidateNode(key)), scratch: scratch.pairQuery)
             var good = true
-            for other in kept where space.distance(candidate, walker.row(level: level, candidateNode(other))) < d {
+            for other in kept where alpha * space.distance(candidate, walker.row(level: level, candidateNode(other))) < d {
                 good = false
                 break
             }

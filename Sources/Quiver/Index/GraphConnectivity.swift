@@ -16,12 +16,14 @@ struct GraphConnectivity {
     /// Relinks until every live row is reachable (a displaced link can strand another row, so
     /// this repeats, a few rounds at most).
     func ensureReachable(header: HNSWHeader, live: RowSet) {
-        for _ in 0..<4 where relinkUnreachable(header: header, live: live) > 0 {}
+        // The first round offers rows through the heuristic, which may prune another row's
+        // last in-link; later rounds only append or displace links they did not place.
+        for round in 0..<8 where relinkUnreachable(header: header, live: live, offer: round == 0) > 0 {}
     }
 
     /// One walk and the relinking of what it did not reach.
     /// - Returns: how many rows were relinked.
-    func relinkUnreachable(header: HNSWHeader, live: RowSet) -> Int {
+    func relinkUnreachable(header: HNSWHeader, live: RowSet, offer: Bool) -> Int {
         guard !header.isEmpty else { return 0 }
         var reached = RowSet(capacity: rowCount)
         var stack: [UInt32] = []
@@ -52,7 +54,7 @@ struct GraphConnectivity {
             guard !hosts.isEmpty else { return }
             let inserter = GraphInserter(walker: walker, rowBound: rowCount)
             var placed = false
-            for key in found.prefix(graph.geometry.m) {
+            for key in found.prefix(offer ? graph.geometry.m : 0) {
                 inserter.link(candidateNode(key), to: row, distance: candidateDistance(key), level: 0, scratch: scratch)
                 let list = graph.list0(candidateNode(key))
                 for i in 0..<capacity where list[i] == row { placed = true }

@@ -173,7 +173,7 @@ struct BenchANNCommand: ParsableCommand {
             // Open and first query, in a store nobody in this process has open.
             let openStarted = now()
             let database = try Database(path: store.path, configuration: .init(readOnly: true))
-            _ = try database.read { tx in try Self.search(tx.collection(name), firstQuery, k: k, ef: efValues[0], filter: nil) }
+            _ = try database.read { tx in try searchOne(tx.collection(name), firstQuery, k: k, ef: efValues[0], filter: nil) }
             openMilliseconds = (now() - openStarted) * 1000
 
             (sweep, curve) = try sweepIndex(database, name: name, queries: queryVectors, truth: truthRows)
@@ -190,9 +190,9 @@ struct BenchANNCommand: ParsableCommand {
                     for _ in 0..<100 { _ = try reader.count(where: filter) }
                 }
                 let evaluationMicroseconds = (now() - evaluationStarted) / 100 * 1e6
-                let exact = try Self.timed(database, name: name, queries: queryVectors, k: k, ef: nil, filter: filter, strategy: .exact)
+                let exact = try timeQueries(database, name: name, queries: queryVectors, k: k, ef: nil, filter: filter, strategy: .exact)
                 for ef in efValues {
-                    let run = try Self.timed(database, name: name, queries: queryVectors, k: k, ef: ef, filter: filter, strategy: .automatic)
+                    let run = try timeQueries(database, name: name, queries: queryVectors, k: k, ef: ef, filter: filter, strategy: .automatic)
                     let recall = Self.recall(run.results, truth: exact.results, k: k)
                     filtered.append(.object([
                         ("filter", .string(label)),
@@ -260,7 +260,7 @@ struct BenchANNCommand: ParsableCommand {
         var sweep: [JSONOutput] = []
         var curve: [(recall: Double, queriesPerSecond: Double)] = []
         for ef in efValues {
-            let run = try Self.timed(database, name: name, queries: queries, k: k, ef: ef, filter: nil, strategy: .index)
+            let run = try timeQueries(database, name: name, queries: queries, k: k, ef: ef, filter: nil, strategy: .index)
             let results = rows == 0 ? run.results : run.results.map { hits in
                 hits.map { hit in
                     var hit = hit
@@ -334,43 +334,6 @@ struct BenchANNCommand: ParsableCommand {
             ("sweep_after_churn", .array(afterChurn)),
             ("sweep_fresh_build", .array(fresh)),
         ])
-    }
-
-    struct Run {
-        var results: [[SearchResult]]
-        var queriesPerSecond: Double
-        var medianSeconds: Double
-        var p99Seconds: Double
-    }
-
-    static func timed(_ database: Database, name: String, queries: [BenchExactCommand.Query], k: Int, ef: Int?, filter: Filter?,
-                      strategy: SearchStrategy) throws -> Run {
-        var latencies: [Double] = []
-        var results: [[SearchResult]] = []
-        latencies.reserveCapacity(queries.count)
-        results.reserveCapacity(queries.count)
-        let started = now()
-        try database.read { tx in
-            let reader = try tx.collection(name)
-            for query in queries {
-                let t = now()
-                let hits = try search(reader, query, k: k, ef: ef, filter: filter, strategy: strategy)
-                latencies.append(now() - t)
-                results.append(hits)
-            }
-        }
-        let total = now() - started
-        let (median, p99) = percentiles(latencies)
-        return Run(results: results, queriesPerSecond: Double(queries.count) / total, medianSeconds: median, p99Seconds: p99)
-    }
-
-    static func search(_ reader: CollectionReader, _ query: BenchExactCommand.Query, k: Int, ef: Int?, filter: Filter?,
-                       strategy: SearchStrategy = .index) throws -> [SearchResult] {
-        let options = SearchOptions(efSearch: ef, strategy: strategy)
-        switch query {
-        case .floats(let q): return try reader.search(q, k: k, filter: filter, options: options)
-        case .bits(let b): return try reader.search(bits: b, k: k, filter: filter, options: options)
-        }
     }
 
     /// Mean over queries of the share of the exact results found.

@@ -49,3 +49,45 @@ func percentiles(_ values: [Double]) -> (median: Double, p99: Double) {
         ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     return (median, rank(0.99))
 }
+
+/// Queries run one at a time on one thread in one read transaction: their results, the rate
+/// and the latency percentiles.
+struct TimedQueries {
+    var results: [[SearchResult]]
+    var queriesPerSecond: Double
+    var medianSeconds: Double
+    var p99Seconds: Double
+}
+
+/// Runs `queries` one at a time in one read transaction and times each.
+func timeQueries(_ database: Database, name: String, queries: [BenchExactCommand.Query], k: Int, ef: Int?, filter: Filter?,
+                 strategy: SearchStrategy) throws -> TimedQueries {
+    var latencies: [Double] = []
+    var results: [[SearchResult]] = []
+    latencies.reserveCapacity(queries.count)
+    results.reserveCapacity(queries.count)
+    let started = now()
+    try database.read { tx in
+        let reader = try tx.collection(name)
+        for query in queries {
+            let t = now()
+            let hits = try searchOne(reader, query, k: k, ef: ef, filter: filter, strategy: strategy)
+            latencies.append(now() - t)
+            results.append(hits)
+        }
+    }
+    let total = now() - started
+    let (median, p99) = percentiles(latencies)
+    return TimedQueries(results: results, queriesPerSecond: Double(queries.count) / total, medianSeconds: median, p99Seconds: p99)
+}
+
+/// One search with `ef` and `strategy` (an index search unless told otherwise).
+func searchOne(_ reader: CollectionReader, _ query: BenchExactCommand.Query, k: Int, ef: Int?, filter: Filter?,
+               strategy: SearchStrategy = .index) throws -> [SearchResult] {
+    let options = SearchOptions(efSearch: ef, strategy: strategy)
+    switch query {
+    case .floats(let q): return try reader.search(q, k: k, filter: filter, options: options)
+    case .bits(let b): return try reader.search(bits: b, k: k, filter: filter, options: options)
+    }
+}
+

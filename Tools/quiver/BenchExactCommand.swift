@@ -109,26 +109,10 @@ struct BenchExactCommand: ParsableCommand {
 
         // Bandwidth first: it also pages the whole collection in, like a warm-up.
         let bandwidth = try database.measureScanBandwidth(collection: name)
-        var latencies: [Double] = []
-        var results: [[SearchResult]] = []
-        latencies.reserveCapacity(queryVectors.count)
-        let started = now()
-        try database.read { tx in
-            let reader = try tx.collection(name)
-            for query in queryVectors {
-                let t = now()
-                let hits: [SearchResult]
-                switch query {
-                case .floats(let q): hits = try reader.search(q, k: k)
-                case .bits(let b): hits = try reader.search(bits: b, k: k)
-                }
-                latencies.append(now() - t)
-                results.append(hits)
-            }
-        }
-        let total = now() - started
-        let qps = Double(queryVectors.count) / total
-        let (median, p99) = percentiles(latencies)
+        let timed = try timeQueries(database, name: name, queries: queryVectors, k: k, ef: nil, filter: nil, strategy: .exact)
+        let results = timed.results
+        let qps = timed.queriesPerSecond
+        let (median, p99) = (timed.medianSeconds, timed.p99Seconds)
         let bytesPerQuery = load.records * StoredPlane(schema).bytesPerRow(dimensions: dimensions)
 
         var batchQPS: Double?

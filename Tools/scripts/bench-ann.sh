@@ -21,19 +21,7 @@
 # Not part of CI: a round takes several minutes and the machine should be otherwise idle.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-rounds=${1:-3}
-shared=${QUIVER_SHARED:-../shared}
-data=$shared/data
-out=.build-bench
-mkdir -p "$out"
-python=$(sh "$shared/bench/setup.sh")
-[ -f "$data/debian/base.fvecs" ] || (cd "$data" && python3 unpack.py)
-# Quiver's recall is against cosine truth (see cosine_truth.py), the peers' against gt.ivecs.
-[ -f "$out/debian_gt_cosine.ivecs" ] || "$python" Tools/scripts/cosine_truth.py "$data/debian/base.fvecs" "$data/debian/queries.fvecs" "$out/debian_gt_cosine.ivecs"
-swift build -c release --product quiver >/dev/null
-quiver=.build/release/quiver
-export QUIVER_COMMIT=$(git rev-parse --short HEAD)
-deb=$data/debian
+source Tools/scripts/bench-setup.sh "${1:-3}"
 stamp=ann-$(date +%Y%m%d-%H%M%S)
 results=$out/$stamp.jsonl
 peer_dir=$out/$stamp-peers

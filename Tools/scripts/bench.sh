@@ -8,19 +8,8 @@
 # Not part of CI: it takes several minutes and the machine should be otherwise idle.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-rounds=${1:-3}
-shared=${QUIVER_SHARED:-../shared}
-data=$shared/data
-out=.build-bench
-mkdir -p "$out"
-python=$(sh "$shared/bench/setup.sh")
-[ -f "$data/debian/base.fvecs" ] || (cd "$data" && python3 unpack.py)
+source Tools/scripts/bench-setup.sh "${1:-3}"
 [ -f "$out/syn1m/base.fvecs" ] || python3 "$data/make_synthetic.py" "$out/syn1m" --n 1000000 --dim 128
-[ -f "$out/debian_gt_cosine.ivecs" ] || "$python" Tools/scripts/cosine_truth.py "$data/debian/base.fvecs" "$data/debian/queries.fvecs" "$out/debian_gt_cosine.ivecs"
-swift build -c release --product quiver >/dev/null
-quiver=.build/release/quiver
-export QUIVER_COMMIT=$(git rev-parse --short HEAD)
-deb=$data/debian
 results=$out/results-$(date +%Y%m%d-%H%M%S).jsonl
 # Appends one JSON object (read from stdin) to the results file, with "run": $1.
 tag() { python3 -c 'import json,sys; d=json.load(sys.stdin); d["run"]=sys.argv[1]; print(json.dumps(d))' "$1" >>"$results"; }

@@ -1,11 +1,24 @@
 import QuiverKernels
 
-/// Scratch one inserting thread reuses for every node it inserts.
-final class InsertScratch {
+/// What one graph walk reuses from the last: the heaps, the visited set and the hop buffers,
+/// owned memory that grows to the largest `ef` seen and is never freed between walks.
+class WalkScratch {
     var visited = VisitedSet()
     var results = KeyHeap(isMax: true)
     var candidates = KeyHeap(isMax: false)
     let buffers = WalkBuffers.allocate()
+
+    deinit {
+        visited.release()
+        results.release()
+        candidates.release()
+        buffers.deallocate()
+    }
+}
+
+/// Scratch one inserting thread reuses for every node it inserts: a walk's, plus room for the
+/// node's own vector and a neighbour's as queries (normalised copies for a cosine prefix).
+final class InsertScratch: WalkScratch {
     let query: UnsafeMutableRawPointer
     let pairQuery: UnsafeMutableRawPointer
 
@@ -15,10 +28,6 @@ final class InsertScratch {
     }
 
     deinit {
-        visited.release()
-        results.release()
-        candidates.release()
-        buffers.deallocate()
         query.deallocate()
         pairQuery.deallocate()
     }

@@ -85,14 +85,7 @@ struct GraphWalker {
     func searchLevel(query: UnsafeRawPointer, level: Int, entries: UnsafeBufferPointer<UInt64>, ef: Int,
                      results: inout KeyHeap, candidates: inout KeyHeap, visited: inout VisitedSet,
                      accept: RowFilter?, buffers: WalkBuffers) {
-        results.removeAll()
-        candidates.removeAll()
-        for key in entries {
-            let node = candidateNode(key)
-            guard visited.insert(node) else { continue }
-            candidates.push(key)
-            if accept?.contains(row(level: level, node)) ?? true { results.push(key) }
-        }
+        start(entries, level: level, results: &results, candidates: &candidates, visited: &visited, accept: accept)
         let capacity = graph.geometry.capacity(level: level)
         let view = graph.level0View
         let vectors = space.rows
@@ -141,8 +134,7 @@ struct GraphWalker {
                 let key = candidateKey(d, n)
                 candidates.push(key)
                 if let accept, !accept.contains(level == 0 ? n : row(level: level, n)) { continue }
-                if results.count < ef { results.push(key) } else { results.replaceTop(key) }
-                if results.count >= ef { worst = candidateDistance(results.top) }
+                Self.admit(key, ef: ef, results: &results, worst: &worst)
             }
             // Start the next expansion's first reads now: the first unvisited neighbours of the
             // next node (its list was prefetched when it became the nearest candidate).
@@ -158,6 +150,30 @@ struct GraphWalker {
                 }
             }
         }
+    }
+}
+
+extension GraphWalker {
+    /// Starts a beam: the entries (keys of distance and node) become candidates, and results
+    /// when `accept` lets their rows in; they are marked visited.
+    func start(_ entries: UnsafeBufferPointer<UInt64>, level: Int, results: inout KeyHeap, candidates: inout KeyHeap,
+               visited: inout VisitedSet, accept: RowFilter?) {
+        results.removeAll()
+        candidates.removeAll()
+        for key in entries {
+            let node = candidateNode(key)
+            guard visited.insert(node) else { continue }
+            candidates.push(key)
+            if accept?.contains(row(level: level, node)) ?? true { results.push(key) }
+        }
+    }
+
+    /// Takes `key` into the `ef` best (replacing the worst when full) and updates `worst`,
+    /// the distance a newcomer must beat.
+    @inline(__always)
+    static func admit(_ key: UInt64, ef: Int, results: inout KeyHeap, worst: inout Float) {
+        if results.count < ef { results.push(key) } else { results.replaceTop(key) }
+        if results.count >= ef { worst = candidateDistance(results.top) }
     }
 }
 

@@ -139,14 +139,7 @@ extension GraphWalker {
     func searchTwoHop(query: UnsafeRawPointer, entries: UnsafeBufferPointer<UInt64>, ef: Int,
                       results: inout KeyHeap, candidates: inout KeyHeap, visited: inout VisitedSet,
                       accept: RowFilter, buffers: WalkBuffers) {
-        results.removeAll()
-        candidates.removeAll()
-        for key in entries {
-            let node = candidateNode(key)
-            guard visited.insert(node) else { continue }
-            candidates.push(key)
-            if accept.contains(node) { results.push(key) }
-        }
+        start(entries, level: 0, results: &results, candidates: &candidates, visited: &visited, accept: accept)
         let capacity = graph.geometry.m0
         let view = graph.level0View
         let vectors = space.rows
@@ -164,8 +157,7 @@ extension GraphWalker {
                 guard d < worst || results.count < ef else { continue }
                 let key = candidateKey(d, nodes[i])
                 candidates.push(key)
-                if results.count < ef { results.push(key) } else { results.replaceTop(key) }
-                if results.count >= ef { worst = candidateDistance(results.top) }
+                Self.admit(key, ef: ef, results: &results, worst: &worst)
             }
             count = 0
         }

@@ -6,11 +6,7 @@ import QuiverStorage
 ///
 /// Taken from the database's ``SearchContextPool`` for one search and given back after, so a
 /// steady stream of queries allocates nothing and resolves each block once per snapshot.
-final class SearchContext {
-    var visited = VisitedSet()
-    var results = KeyHeap(isMax: true)
-    var candidates = KeyHeap(isMax: false)
-    let buffers = WalkBuffers.allocate()
+final class SearchContext: WalkScratch {
     private(set) var query = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
     private var queryCapacity = 4096
 
@@ -27,13 +23,7 @@ final class SearchContext {
     /// The float rows, for rescoring candidates found on a prefix or on bits.
     private(set) var floatRows: VectorRows?
 
-    deinit {
-        visited.release()
-        results.release()
-        candidates.release()
-        buffers.deallocate()
-        query.deallocate()
-    }
+    deinit { query.deallocate() }
 
     /// A query buffer of at least `bytes` bytes.
     func queryBuffer(_ bytes: Int) -> UnsafeMutableRawPointer {

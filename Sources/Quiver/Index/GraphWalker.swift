@@ -136,19 +136,6 @@ struct GraphWalker {
                 if let accept, !accept.contains(level == 0 ? n : row(level: level, n)) { continue }
                 Self.admit(key, ef: ef, results: &results, worst: &worst)
             }
-            // Start the next expansion's first reads now: the first unvisited neighbours of the
-            // next node (its list was prefetched when it became the nearest candidate).
-            if level == 0 && locks == nil && !candidates.isEmpty && candidateDistance(candidates.top) <= worst {
-                let next = view.list(candidateNode(candidates.top))
-                var started = 0
-                for i in 0..<capacity where started < 4 {
-                    let n = next[i]
-                    if n == UInt32.max { break }
-                    if visited.contains(n) { continue }
-                    Kernels.prefetch(vectors.pointer(n), lines: 2)
-                    started += 1
-                }
-            }
         }
     }
 }

@@ -43,6 +43,52 @@ struct KernelsTests {
         #expect(failures == 0)
     }
 
+    @Test("gather kernels match the pair references for 1...9 scattered rows, dimensions 1...1024",
+          arguments: KernelSet.all)
+    func gatherKernels(kernels: KernelSet) {
+        var random = SplitMix64(seed: 0x5EED_0006)
+        let pool = random.floats(20_000)
+        var failures = 0
+        // Rows at scattered, misaligned places of one buffer (as a graph's neighbours lie in the map).
+        let bytes = UnsafeMutableRawPointer.allocate(byteCount: pool.count * 4 + 64, alignment: 64)
+        defer { unsafe bytes.deallocate() }
+        unsafe pool.withUnsafeBytes { unsafe (bytes + 4).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        let pointers = UnsafeMutablePointer<UnsafeRawPointer?>.allocate(capacity: 9)
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: 9)
+        let out2 = UnsafeMutablePointer<Float>.allocate(capacity: 9)
+        defer {
+            unsafe pointers.deallocate()
+            unsafe out.deallocate()
+            unsafe out2.deallocate()
+        }
+        for n in [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 128, 383, 384, 385, 768, 1_000, 1_024] {
+            let query = Array(pool[0..<n])
+            for count in 1...9 {
+                var starts: [Int] = []
+                for i in 0..<count {
+                    let start = 1_024 + (i * 1_777 + n * 13) % (pool.count - 1_024 - n)
+                    starts.append(start)
+                    unsafe pointers[i] = UnsafeRawPointer(bytes + 4 + start * 4)
+                }
+                unsafe query.withUnsafeBufferPointer { q in
+                    unsafe kernels.dotGather(q.baseAddress!, pointers, count, n, out)
+                    unsafe kernels.squaredL2Gather(q.baseAddress!, pointers, count, n, out2)
+                }
+                for i in 0..<count {
+                    let row = Array(pool[starts[i]..<starts[i] + n])
+                    let dot = Kernels.dotReference(query, row)
+                    let l2 = Kernels.squaredL2Reference(query, row)
+                    let ok = unsafe isClose(out[i], dot, scale: magnitudeSum(query, row)) && isClose(out2[i], l2, scale: Double(l2))
+                    if !ok && failures < 5 {
+                        failures += 1
+                        unsafe Issue.record("\(kernels) n=\(n) count=\(count) row \(i): dot \(out[i]) vs \(dot), l2 \(out2[i]) vs \(l2)")
+                    }
+                }
+            }
+        }
+        #expect(failures == 0)
+    }
+
     @Test("zero dimensions give zero", arguments: KernelSet.all)
     func emptyVectors(kernels: KernelSet) {
         let one: [Float] = [1]

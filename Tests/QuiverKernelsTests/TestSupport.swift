@@ -65,6 +65,22 @@ struct KernelSet: Sendable, CustomStringConvertible {
         return (dot, norm)
     }
 
+    func dotGather(_ q: UnsafePointer<Float>, _ rows: UnsafePointer<UnsafeRawPointer?>, _ count: Int, _ n: Int,
+                   _ out: UnsafeMutablePointer<Float>) {
+        guard let table = unsafe table else {
+            return unsafe Kernels.dotGather(query: q, rows: rows, count: count, dimensions: n, into: out)
+        }
+        unsafe table.pointee.dot_f32_gather(q, rows, count, n, out)
+    }
+
+    func squaredL2Gather(_ q: UnsafePointer<Float>, _ rows: UnsafePointer<UnsafeRawPointer?>, _ count: Int, _ n: Int,
+                         _ out: UnsafeMutablePointer<Float>) {
+        guard let table = unsafe table else {
+            return unsafe Kernels.squaredL2Gather(query: q, rows: rows, count: count, dimensions: n, into: out)
+        }
+        unsafe table.pointee.l2sq_f32_gather(q, rows, count, n, out)
+    }
+
     func hamming(_ a: UnsafePointer<UInt64>, _ b: UnsafeRawPointer, _ words: Int) -> UInt32 {
         guard let table = unsafe table else { return unsafe Kernels.hamming(a, b, words: words) }
         return unsafe table.pointee.hamming_u64(a, b.assumingMemoryBound(to: UInt64.self), words)

@@ -188,10 +188,6 @@ static inline uint64_t qv_fetch_add(uint64_t *counter, uint64_t value) {
     return __atomic_fetch_add(counter, value, __ATOMIC_RELAXED);
 }
 
-/** Atomic load and store of a 32-bit word (a graph's entry point shared by build threads). */
-static inline uint32_t qv_load_u32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-static inline void qv_store_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
-
 #if defined(__clang__)
 #pragma clang assume_nonnull end
 #endif

@@ -22,7 +22,7 @@ final class InsertScratch: WalkScratch {
     let query: UnsafeMutableRawPointer
     let pairQuery: UnsafeMutableRawPointer
 
-    init(space: GraphSpace, geometry: GraphGeometry) {
+    init(space: GraphSpace) {
         query = .allocate(byteCount: max(space.queryBytes, 8), alignment: 64)
         pairQuery = .allocate(byteCount: max(space.queryBytes, 8), alignment: 64)
     }

@@ -78,9 +78,6 @@ struct GraphSpace {
         }
     }
 
-    /// Cache lines a distance reads from a stored row (for prefetching).
-    var lines: Int { (queryBytes + 63) / 64 }
-
     /// `row`'s stored vector as a query: the row in place, or for a cosine prefix a normalised
     /// copy in `scratch` (`queryBytes` bytes).
     func rowAsQuery(_ row: UInt32, scratch: UnsafeMutableRawPointer) -> UnsafeRawPointer {

@@ -55,13 +55,6 @@ final class GraphStore {
         emptyBlock.deallocate()
     }
 
-    /// Forgets every resolved address (a reader moving to another snapshot).
-    func invalidate(txn: Transaction) {
-        precondition(owned.isEmpty, "a writer's store is not reused")
-        self.txn = txn
-        for (i, t) in tables.enumerated() { t.update(repeating: nil, count: capacities[i]) }
-    }
-
     /// Makes room for `records` records on `level` (rows on level 0, slots above).
     func reserve(level: Int, records: Int) {
         let blocks = (records + geometry.perBlock(level: level) - 1) / geometry.perBlock(level: level)

@@ -139,7 +139,7 @@ struct HNSWMaintenance {
         let shared = UncheckedSendable((inserter, rows, slotsByRow, space, graph))
         let work = { @Sendable (thread: Int) in
             let (inserter, rows, slotsByRow, space, graph) = shared.value
-            let scratch = InsertScratch(space: space, geometry: graph.geometry)
+            let scratch = InsertScratch(space: space)
             while true {
                 let start = Int(next.fetchAdd(UInt64(chunk)))
                 if start >= total { break }
@@ -157,7 +157,7 @@ struct HNSWMaintenance {
         }
         progress?(total, total)
         GraphConnectivity(walker: GraphWalker(graph: graph, space: space, locks: nil), rowCount: rowCount,
-                          scratch: InsertScratch(space: space, geometry: graph.geometry))
+                          scratch: InsertScratch(space: space))
             .ensureReachable(header: header, live: live)
         try graph.writeOwnedBlocks()
         for row in slotsByRow.keys.sorted() {
@@ -179,7 +179,7 @@ struct HNSWMaintenance {
         let space = space(header)
         let live = try FilterEvaluator.liveRows(snapshot)
         let walker = GraphWalker(graph: graph, space: space, locks: nil)
-        let scratch = InsertScratch(space: space, geometry: graph.geometry)
+        let scratch = InsertScratch(space: space)
         var newNodeRecords: [(UInt32, [UInt32])] = []
         if !removed.isEmpty {
             try GraphRepair(walker: walker, maintenance: self, live: live, rowCount: rowCount, scratch: scratch, pending: Set(inserted))

@@ -37,8 +37,20 @@ struct BenchANNCommand: ParsableCommand {
     @Option(help: "The metric.")
     var metric: MetricName = .cosine
 
-    @Option(help: "The index (hnsw).")
+    @Option(help: "The index: hnsw (graph), or flat (exact scans, of the floats and of --encoding's codes).")
     var index: String = "hnsw"
+
+    @Option(help: ArgumentHelp("Also build this encoding and sweep searches that take candidates from it: int8, binary, pq (with --pq-m) or pq<m>.", valueName: "encoding"))
+    var encoding: String?
+
+    @Option(help: ArgumentHelp("PQ sub-vectors for --encoding pq.", valueName: "m"))
+    var pqM: Int?
+
+    @Option(name: .customLong("funnel"), help: ArgumentHelp("Matryoshka funnel to sweep (implies --index flat), repeatable: prefix:encoding:shortlist stages, e.g. 64:binary:400,256:int8:100,full. The collection declares the stages' prefixes and gets their encodings.", valueName: "stages"))
+    var funnels: [String] = []
+
+    @Option(help: ArgumentHelp("Oversampling factors to sweep with --encoding (k × oversample candidates are rescored), comma-separated.", valueName: "1,2,4,8"))
+    var oversample: String = "1,2,4,8"
 
     @Option(help: "HNSW links per node (2m on level 0).")
     var m: Int = 16
@@ -90,9 +102,34 @@ struct BenchANNCommand: ParsableCommand {
 
     var efValues: [Int] { efSearch.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
     var selectivities: [Double] { (filterSelectivity ?? "").split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
+    var oversampleValues: [Int] { oversample.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    /// The encoding `--encoding` (and `--pq-m`) name.
+    var parsedEncoding: VectorEncoding? {
+        get throws {
+            guard let encoding else { return nil }
+            if encoding == "pq" {
+                guard let pqM else { throw ValidationError("--encoding pq needs --pq-m") }
+                return .pq(m: pqM)
+            }
+            guard let parsed = VectorEncoding(encoding) else { throw ValidationError("--encoding must be int8, binary, pq or pq<m>, got \(encoding)") }
+            return parsed
+        }
+    }
 
     func validate() throws {
-        guard index == "hnsw" else { throw ValidationError("--index: only hnsw is available") }
+        guard index == "hnsw" || index == "flat" else { throw ValidationError("--index must be hnsw or flat") }
+        _ = try parsedEncoding
+        guard !oversampleValues.isEmpty, oversampleValues.count == oversample.split(separator: ",").count,
+              oversampleValues.allSatisfy({ (1...1_000).contains($0) })
+        else { throw ValidationError("--oversample takes comma-separated integers in 1...1000") }
+        for text in funnels { _ = try Funnel(text) }
+        if !funnels.isEmpty && (index != "flat" || prefix != nil || binarize) {
+            throw ValidationError("--funnel needs --index flat, without --prefix or --binarize")
+        }
+        if index == "flat" && (filterSelectivity != nil || !filters.isEmpty || churn != nil) {
+            throw ValidationError("--index flat does not combine with filtered sweeps or --churn")
+        }
         guard k >= 1 else { throw ValidationError("--k must be at least 1") }
         guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be in 1...256") }
         guard !efValues.isEmpty, efValues.allSatisfy({ (1...100_000).contains($0) }),
@@ -123,8 +160,11 @@ struct BenchANNCommand: ParsableCommand {
         // Load and build, then close the store so that the open time below is a real open.
         var load: ImportSummary
         var buildSeconds = 0.0
-        var statistics: HNSWStatistics
+        var statistics: HNSWStatistics?
         var dimensions = 0
+        var encodingInfo: EncodingInfo?
+        var encodingSeconds = 0.0
+        var floatBytes = 0
         do {
             let database = try StoreOptions.open(path: store.path, readOnly: false, durable: false)
             var plan = ImportPlan(collection: name, file: base)
@@ -132,9 +172,13 @@ struct BenchANNCommand: ParsableCommand {
             let metric = self.metric.metric
             let prefix = self.prefix
             let binarize = self.binarize
+            let parsedFunnels = try funnels.map { try Funnel($0) }
+            let funnelPrefixes = Set(parsedFunnels.flatMap { $0.stages.compactMap(\.prefix) }).sorted()
             plan.create = { d in
                 let vectors: VectorKind
-                if binarize {
+                if !funnelPrefixes.isEmpty {
+                    vectors = .matryoshka(dimensions: d, prefixes: funnelPrefixes.filter { $0 < d })
+                } else if binarize {
                     vectors = .binary(dimensions: d, keepsFloats: true)
                 } else if let prefix {
                     vectors = .matryoshka(dimensions: d, prefixes: [prefix])
@@ -153,13 +197,26 @@ struct BenchANNCommand: ParsableCommand {
             }
             load = try VectorImporter.run(plan, database: database)
             dimensions = try database.schema(of: name).vectors.dimensions
-            let parameters = HNSWParameters(m: m, efConstruction: efConstruction, efSearch: efValues[0], prefix: prefix)
-            let progress = UncheckedBox(ProgressReporter(label: "build", total: load.records, bytesPerRow: 0, enabled: !quiet))
-            let started = now()
-            try database.buildIndex(collection: name, parameters, threads: threads) { done, _ in progress.value.update(rows: done) }
-            buildSeconds = now() - started
-            progress.value.finish(rows: load.records)
-            statistics = try database.read { try $0.collection(name).indexStatistics() }
+            floatBytes = dimensions * 4
+            if index == "hnsw" {
+                let parameters = HNSWParameters(m: m, efConstruction: efConstruction, efSearch: efValues[0], prefix: prefix)
+                let progress = UncheckedBox(ProgressReporter(label: "build", total: load.records, bytesPerRow: 0, enabled: !quiet))
+                let started = now()
+                try database.buildIndex(collection: name, parameters, threads: threads) { done, _ in progress.value.update(rows: done) }
+                buildSeconds = now() - started
+                progress.value.finish(rows: load.records)
+                statistics = try database.read { try $0.collection(name).indexStatistics() }
+            }
+            var built = Set<String>()
+            for stage in parsedFunnels.flatMap(\.stages) {
+                guard let encoding = stage.encoding, built.insert("\(encoding)@\(stage.prefix ?? 0)").inserted else { continue }
+                _ = try buildEncoding(database, collection: name, EncodingParameters(encoding, prefix: stage.prefix), threads: threads, quiet: quiet)
+            }
+            if let encoding = try parsedEncoding {
+                let started = now()
+                encodingInfo = try buildEncoding(database, collection: name, EncodingParameters(encoding, prefix: prefix), threads: threads, quiet: quiet)
+                encodingSeconds = now() - started
+            }
         }
 
         let queryVectors = try BenchExactCommand.readQueries(path: queries, binary: false, dimensions: dimensions, limit: queriesLimit)
@@ -167,16 +224,36 @@ struct BenchANNCommand: ParsableCommand {
         let truthRows = try truth.map { try IVecs.readAll(path: $0) }
         var sweep: [JSONOutput] = []
         var curve: [(recall: Double, queriesPerSecond: Double)] = []
+        var encodingSweep: [JSONOutput] = []
+        var funnelSweep: [JSONOutput] = []
+        var encodingCurve: [(recall: Double, queriesPerSecond: Double)] = []
         var filtered: [JSONOutput] = []
         var openMilliseconds = 0.0
         do {
             // Open and first query, in a store nobody in this process has open.
             let openStarted = now()
             let database = try Database(path: store.path, configuration: .init(readOnly: true))
-            _ = try database.read { tx in try searchOne(tx.collection(name), firstQuery, k: k, ef: efValues[0], filter: nil) }
+            _ = try database.read { tx in
+                try searchOne(tx.collection(name), firstQuery, k: k, ef: efValues[0], filter: nil, strategy: index == "flat" ? .exact : .index)
+            }
             openMilliseconds = (now() - openStarted) * 1000
 
-            (sweep, curve) = try sweepIndex(database, name: name, queries: queryVectors, truth: truthRows)
+            if index == "flat" {
+                let run = try timeQueries(database, name: name, queries: queryVectors, k: k, ef: nil, filter: nil, strategy: .exact)
+                let recall = truthRows.map { BenchExactCommand.recall(run.results, truth: $0, k: k) }
+                sweep = [Self.entry(recall: recall, run: run, k: k, extra: [("candidates", .string("floats"))])]
+            } else {
+                (sweep, curve) = try sweepIndex(database, name: name, queries: queryVectors, truth: truthRows)
+            }
+            for text in funnels {
+                let run = try timeQueries(database, name: name, queries: queryVectors, k: k, ef: nil, filter: nil, strategy: .exact,
+                                          base: SearchOptions(funnel: try Funnel(text)))
+                let recall = truthRows.map { BenchExactCommand.recall(run.results, truth: $0, k: k) }
+                funnelSweep.append(Self.entry(recall: recall, run: run, k: k, extra: [("funnel", .string(text))]))
+            }
+            if let info = encodingInfo {
+                (encodingSweep, encodingCurve) = try sweepEncoding(database, name: name, info: info, rows: load.records, queries: queryVectors, truth: truthRows)
+            }
 
             let filterCases: [(label: String, filter: Filter)] =
                 try selectivities.map { s in (String(s), Field("bucket") < .int64(Int64((s * 1_000).rounded()))) }
@@ -214,8 +291,10 @@ struct BenchANNCommand: ParsableCommand {
         }
 
         if let plot {
+            var series: [RecallPlot.Series] = [.init(name: "Quiver", points: curve)]
+            if let info = encodingInfo { series.append(.init(name: "Quiver \(encodingName(info))", points: encodingCurve)) }
             let svg = RecallPlot(title: "HNSW m=\(m) efConstruction=\(efConstruction): \(URL(fileURLWithPath: base).lastPathComponent)",
-                                 series: [.init(name: "Quiver", points: curve)]).svg()
+                                 series: series).svg()
             try svg.write(toFile: plot, atomically: true, encoding: .utf8)
         }
         let report = JSONOutput.object([
@@ -223,7 +302,7 @@ struct BenchANNCommand: ParsableCommand {
             ("index", .string(index)),
             ("base", .string(base)),
             ("metric", .string(metric.rawValue)),
-            ("kind", .string(binarize ? "binary+floats" : (prefix != nil ? "matryoshka" : "float32"))),
+            ("kind", .string(binarize ? "binary+floats" : (prefix != nil || !funnels.isEmpty ? "matryoshka" : "float32"))),
             ("prefix", prefix.map { .number($0) } ?? .null),
             ("base_vectors", .number(load.records)),
             ("dimensions", .number(dimensions)),
@@ -234,10 +313,16 @@ struct BenchANNCommand: ParsableCommand {
             ("threads", .number(threads)),
             ("build_seconds", .rounded(buildSeconds, 3)),
             ("build_vectors_per_second", .rounded(Double(load.records) / max(buildSeconds, 1e-9), 1)),
-            ("index_bytes", .number(statistics.graphBytes)),
-            ("index_bytes_per_vector", .rounded(statistics.bytesPerVector, 2)),
-            ("levels", .array(statistics.nodesPerLevel.map { .number($0) })),
-            ("unreachable_nodes", .number(statistics.unreachableNodes)),
+            ("index_bytes", .number(statistics?.graphBytes ?? 0)),
+            ("index_bytes_per_vector", .rounded(statistics?.bytesPerVector ?? 0, 2)),
+            ("levels", .array((statistics?.nodesPerLevel ?? []).map { .number($0) })),
+            ("unreachable_nodes", .number(statistics?.unreachableNodes ?? 0)),
+            ("float_bytes_per_vector", .number(floatBytes)),
+            ("encoding", encodingInfo.map { .string(encodingName($0)) } ?? .null),
+            ("encoding_build_seconds", .rounded(encodingSeconds, 3)),
+            ("code_bytes_per_vector", encodingInfo.map { .number($0.codeBytes) } ?? .null),
+            ("encoding_sweep", .array(encodingSweep)),
+            ("funnel_sweep", .array(funnelSweep)),
             ("open_to_first_result_ms", .rounded(openMilliseconds, 3)),
             ("resident_bytes", .number(Self.residentBytes())),
             ("sweep", .array(sweep)),
@@ -247,8 +332,9 @@ struct BenchANNCommand: ParsableCommand {
         if json {
             printJSON(report)
         } else {
-            print("build \(String(format: "%.1f", buildSeconds)) s (\(threads) threads), \(String(format: "%.1f", statistics.bytesPerVector)) graph bytes/vector, open + first query \(String(format: "%.2f", openMilliseconds)) ms")
+            print("build \(String(format: "%.1f", buildSeconds)) s (\(threads) threads), \(String(format: "%.1f", statistics?.bytesPerVector ?? 0)) graph bytes/vector, open + first query \(String(format: "%.2f", openMilliseconds)) ms")
             for entry in sweep { print(entry.rendered()) }
+            for entry in encodingSweep + funnelSweep { print(entry.rendered()) }
             for entry in filtered { print(entry.rendered()) }
         }
     }
@@ -259,6 +345,9 @@ struct BenchANNCommand: ParsableCommand {
                     rows: Int = 0) throws -> ([JSONOutput], [(recall: Double, queriesPerSecond: Double)]) {
         var sweep: [JSONOutput] = []
         var curve: [(recall: Double, queriesPerSecond: Double)] = []
+        var encodingSweep: [JSONOutput] = []
+        var funnelSweep: [JSONOutput] = []
+        var encodingCurve: [(recall: Double, queriesPerSecond: Double)] = []
         for ef in efValues {
             let run = try timeQueries(database, name: name, queries: queries, k: k, ef: ef, filter: nil, strategy: .index)
             let results = rows == 0 ? run.results : run.results.map { hits in
@@ -277,6 +366,45 @@ struct BenchANNCommand: ParsableCommand {
                 ("median_latency_us", .rounded(run.medianSeconds * 1e6, 2)),
                 ("p99_latency_us", .rounded(run.p99Seconds * 1e6, 2)),
             ]))
+        }
+        return (sweep, curve)
+    }
+
+    /// One sweep entry.
+    static func entry(recall: Double?, run: TimedQueries, k: Int, extra: [(String, JSONOutput)]) -> JSONOutput {
+        .object(extra + [
+            ("recall_at_\(k)", recall.map { .rounded($0, 4) } ?? .null),
+            ("queries_per_second", .rounded(run.queriesPerSecond, 1)),
+            ("median_latency_us", .rounded(run.medianSeconds * 1e6, 2)),
+            ("p99_latency_us", .rounded(run.p99Seconds * 1e6, 2)),
+        ])
+    }
+
+    /// Searches that take candidates from the encoding: the codes alone (no rescoring), then
+    /// every --oversample (× every --ef-search on the graph), rescored on the floats.
+    func sweepEncoding(_ database: Database, name: String, info: EncodingInfo, rows: Int, queries: [BenchExactCommand.Query],
+                       truth: [[Int32]]?) throws -> ([JSONOutput], [(recall: Double, queriesPerSecond: Double)]) {
+        var sweep: [JSONOutput] = []
+        var curve: [(recall: Double, queriesPerSecond: Double)] = []
+        let candidates = CandidateSource.encoding(info.parameters.encoding)
+        let strategy: SearchStrategy = index == "flat" ? .exact : .index
+        let efs: [Int?] = index == "flat" ? [nil] : efValues
+        for ef in efs {
+            // The codes alone: recall without rescoring, and (flat) codes scored per second.
+            let alone = try timeQueries(database, name: name, queries: queries, k: k, ef: ef, filter: nil, strategy: strategy,
+                                        base: SearchOptions(prefix: prefix, candidates: candidates, rescore: false))
+            let recall = truth.map { BenchExactCommand.recall(alone.results, truth: $0, k: k) }
+            var extra: [(String, JSONOutput)] = [("ef_search", ef.map { .number($0) } ?? .null), ("oversample", .null), ("rescored", .bool(false))]
+            if index == "flat" { extra.append(("codes_scored_per_second", .rounded(alone.queriesPerSecond * Double(rows), 0))) }
+            sweep.append(Self.entry(recall: recall, run: alone, k: k, extra: extra))
+            for factor in oversampleValues {
+                let run = try timeQueries(database, name: name, queries: queries, k: k, ef: ef, filter: nil, strategy: strategy,
+                                          base: SearchOptions(prefix: prefix, candidates: candidates, oversample: factor))
+                let recall = truth.map { BenchExactCommand.recall(run.results, truth: $0, k: k) }
+                if let recall { curve.append((recall, run.queriesPerSecond)) }
+                sweep.append(Self.entry(recall: recall, run: run, k: k,
+                                        extra: [("ef_search", ef.map { .number($0) } ?? .null), ("oversample", .number(factor)), ("rescored", .bool(true))]))
+            }
         }
         return (sweep, curve)
     }

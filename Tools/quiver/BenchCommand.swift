@@ -61,7 +61,7 @@ struct TimedQueries {
 
 /// Runs `queries` one at a time in one read transaction and times each.
 func timeQueries(_ database: Database, name: String, queries: [BenchExactCommand.Query], k: Int, ef: Int?, filter: Filter?,
-                 strategy: SearchStrategy) throws -> TimedQueries {
+                 strategy: SearchStrategy, base: SearchOptions = SearchOptions(candidates: .floats)) throws -> TimedQueries {
     var latencies: [Double] = []
     var results: [[SearchResult]] = []
     latencies.reserveCapacity(queries.count)
@@ -71,7 +71,7 @@ func timeQueries(_ database: Database, name: String, queries: [BenchExactCommand
         let reader = try tx.collection(name)
         for query in queries {
             let t = now()
-            let hits = try searchOne(reader, query, k: k, ef: ef, filter: filter, strategy: strategy)
+            let hits = try searchOne(reader, query, k: k, ef: ef, filter: filter, strategy: strategy, base: base)
             latencies.append(now() - t)
             results.append(hits)
         }
@@ -81,10 +81,13 @@ func timeQueries(_ database: Database, name: String, queries: [BenchExactCommand
     return TimedQueries(results: results, queriesPerSecond: Double(queries.count) / total, medianSeconds: median, p99Seconds: p99)
 }
 
-/// One search with `ef` and `strategy` (an index search unless told otherwise).
+/// One search with `ef` and `strategy` (an index search unless told otherwise), on the float
+/// vectors unless `base` names other candidates.
 func searchOne(_ reader: CollectionReader, _ query: BenchExactCommand.Query, k: Int, ef: Int?, filter: Filter?,
-               strategy: SearchStrategy = .index) throws -> [SearchResult] {
-    let options = SearchOptions(efSearch: ef, strategy: strategy)
+               strategy: SearchStrategy = .index, base: SearchOptions = SearchOptions(candidates: .floats)) throws -> [SearchResult] {
+    var options = base
+    options.efSearch = ef
+    options.strategy = strategy
     switch query {
     case .floats(let q): return try reader.search(q, k: k, filter: filter, options: options)
     case .bits(let b): return try reader.search(bits: b, k: k, filter: filter, options: options)

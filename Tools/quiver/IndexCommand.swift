@@ -6,8 +6,8 @@ import Quiver
 struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
-        abstract: "Build, drop or describe a collection's HNSW index.",
-        subcommands: [IndexBuildCommand.self, IndexDropCommand.self, IndexStatsCommand.self]
+        abstract: "Build, retrain, drop or describe a collection's HNSW index and encodings (int8, binary, PQ).",
+        subcommands: [IndexBuildCommand.self, IndexRetrainCommand.self, IndexDropCommand.self, IndexStatsCommand.self]
     )
 }
 
@@ -15,10 +15,12 @@ struct IndexCommand: ParsableCommand {
 struct IndexBuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
-        abstract: "Build the collection's HNSW index over every record (replacing any index).",
+        abstract: "Build the collection's HNSW index, or with --encoding an encoding, over every record (replacing it).",
         discussion: """
             Runs in one write transaction: readers keep the last committed state until it commits. \
-            Upserts and deletes keep the index up to date afterwards.
+            Upserts and deletes keep the index and the encodings up to date afterwards. \
+            --encoding int8|binary|pqM trains the encoding on a sample (--sample rows, --seed) and \
+            encodes every row; searches then take candidates from the codes and rescore them on the floats.
             """
     )
 
@@ -45,12 +47,29 @@ struct IndexBuildCommand: ParsableCommand {
     @Option(help: "Build threads; 0 uses every core.")
     var threads: Int = 0
 
+    @Option(help: ArgumentHelp("Build this encoding instead of the HNSW index: int8, binary, or pq<m> (e.g. pq48).", valueName: "encoding"))
+    var encoding: String?
+
+    @Option(help: ArgumentHelp("Rows an encoding is trained on.", valueName: "rows"))
+    var sample: Int = EncodingParameters(.int8).sampleSize
+
+    @Option(help: "k-means iterations of PQ training.")
+    var iterations: Int = EncodingParameters(.int8).iterations
+
     @Flag(help: "No progress bar on stderr.")
     var quiet = false
 
     func run() throws {
         let database = try storeOptions.open(readOnly: false)
         let count = try database.read { try $0.collection(collection).count }
+        if let encoding {
+            guard let parsed = VectorEncoding(encoding) else { throw ValidationError("--encoding must be int8, binary or pq<m>, got \(encoding)") }
+            let info = try buildEncoding(database, collection: collection,
+                                         EncodingParameters(parsed, prefix: prefix, sampleSize: sample, seed: seed, iterations: iterations),
+                                         threads: threads, quiet: quiet)
+            print("built the \(encodingName(info)) encoding of \(collection): \(info.codeBytes) B per row, trained on \(info.trainedRows) rows")
+            return
+        }
         let progress = UncheckedBox(ProgressReporter(label: "index", total: count, bytesPerRow: 0, enabled: !quiet))
         let started = now()
         let parameters = HNSWParameters(m: m, efConstruction: efConstruction, efSearch: efSearch, seed: seed, prefix: prefix)
@@ -62,11 +81,19 @@ struct IndexBuildCommand: ParsableCommand {
     }
 }
 
-/// `quiver index drop`: deletes a collection's index.
-struct IndexDropCommand: ParsableCommand {
+/// Builds (or retrains) an encoding in its own transaction, with a progress bar per stage.
+func buildEncoding(_ database: Database, collection: String, _ parameters: EncodingParameters, threads: Int, quiet: Bool) throws -> EncodingInfo {
+    let progress = StagedProgress(enabled: !quiet)
+    defer { progress.finish() }
+    return try database.buildEncoding(collection: collection, parameters, threads: threads) { progress.update($0, $1, $2) }
+}
+
+/// `quiver index retrain`: retrains encodings on the current data.
+struct IndexRetrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "drop",
-        abstract: "Delete the collection's index; searches scan exactly afterwards."
+        commandName: "retrain",
+        abstract: "Retrain the collection's encodings (or one) on a fresh sample of the current rows and re-encode every row.",
+        discussion: "For when the data has drifted since the encoding was trained. Uses the parameters it was built with."
     )
 
     @OptionGroup var storeOptions: StoreOptions
@@ -74,8 +101,59 @@ struct IndexDropCommand: ParsableCommand {
     @Argument(help: "The collection.")
     var collection: String
 
+    @Option(help: ArgumentHelp("Retrain only this encoding: int8, binary or pq<m>.", valueName: "encoding"))
+    var encoding: String?
+
+    @Option(help: ArgumentHelp("With --encoding: the encoding of this prefix.", valueName: "dims"))
+    var prefix: Int?
+
+    @Option(help: "Training threads; 0 uses every core.")
+    var threads: Int = 0
+
+    @Flag(help: "No progress bar on stderr.")
+    var quiet = false
+
     func run() throws {
         let database = try storeOptions.open(readOnly: false)
+        let parsed = try encoding.map { text -> VectorEncoding in
+            guard let e = VectorEncoding(text) else { throw ValidationError("--encoding must be int8, binary or pq<m>, got \(text)") }
+            return e
+        }
+        let progress = StagedProgress(enabled: !quiet)
+        let infos = try database.write { tx in
+            try tx.collection(collection).retrainEncodings(parsed, prefix: prefix, threads: threads) { progress.update($0, $1, $2) }
+        }
+        progress.finish()
+        for info in infos { print("retrained the \(encodingName(info)) encoding of \(collection) on \(info.trainedRows) rows") }
+    }
+}
+
+/// `quiver index drop`: deletes a collection's index or one of its encodings.
+struct IndexDropCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drop",
+        abstract: "Delete the collection's index (searches scan exactly afterwards), or with --encoding one encoding."
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Argument(help: "The collection.")
+    var collection: String
+
+    @Option(help: ArgumentHelp("Drop this encoding instead: int8, binary or pq<m>.", valueName: "encoding"))
+    var encoding: String?
+
+    @Option(help: ArgumentHelp("With --encoding: the encoding of this prefix.", valueName: "dims"))
+    var prefix: Int?
+
+    func run() throws {
+        let database = try storeOptions.open(readOnly: false)
+        if let encoding {
+            guard let parsed = VectorEncoding(encoding) else { throw ValidationError("--encoding must be int8, binary or pq<m>, got \(encoding)") }
+            try database.write { tx in try tx.collection(collection).dropEncoding(parsed, prefix: prefix) }
+            print("dropped the \(encoding) encoding of \(collection)")
+            return
+        }
         try database.dropIndex(collection: collection)
         print("dropped the index of \(collection)")
     }
@@ -98,13 +176,32 @@ struct IndexStatsCommand: ParsableCommand {
 
     func run() throws {
         let database = try storeOptions.open(readOnly: true)
-        let stats = try database.read { try $0.collection(collection).indexStatistics() }
+        let (parameters, encodings) = try database.read { tx in
+            let reader = try tx.collection(collection)
+            return (try reader.indexParameters, try reader.encodings)
+        }
+        var fields: [(String, JSONOutput)] = [("collection", .string(collection))]
+        if parameters != nil || encodings.isEmpty {
+            let stats = try database.read { try $0.collection(collection).indexStatistics() }
+            fields += Self.hnswFields(stats)
+        } else {
+            fields.append(("index", .null))
+        }
+        fields.append(("encodings", .array(encodings.map { encodingJSON($0, quality: nil) })))
+        let report = JSONOutput.object(fields)
+        if json {
+            printJSON(report)
+        } else {
+            printText(report)
+        }
+    }
+
+    static func hnswFields(_ stats: HNSWStatistics) -> [(String, JSONOutput)] {
         let p = stats.parameters
         let degrees = stats.level0DegreeHistogram
         let nodes = max(1, degrees.reduce(0, +))
         let mean = Double(degrees.enumerated().map { $0.offset * $0.element }.reduce(0, +)) / Double(nodes)
-        let report = JSONOutput.object([
-            ("collection", .string(collection)),
+        return [
             ("index", .string("hnsw")),
             ("m", .number(p.m)),
             ("ef_construction", .number(p.efConstruction)),
@@ -119,11 +216,6 @@ struct IndexStatsCommand: ParsableCommand {
             ("unreachable_nodes", .number(stats.unreachableNodes)),
             ("graph_bytes", .number(stats.graphBytes)),
             ("bytes_per_vector", .rounded(stats.bytesPerVector, 2)),
-        ])
-        if json {
-            printJSON(report)
-        } else {
-            printText(report)
-        }
+        ]
     }
 }

@@ -15,21 +15,36 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
+    @Option(help: ArgumentHelp("Stored vectors used as queries to measure each encoding's quality; 0 skips it.", valueName: "n"))
+    var qualityQueries = 100
+
     func run() throws {
         let database = try storeOptions.open(readOnly: true)
         let report = try database.inspect()
         let readers = ReaderSlot.parse(report.readers)
+        guard qualityQueries >= 0 else { throw ValidationError("--quality-queries must be at least 0") }
+        var quality: [String: [EncodingQuality]] = [:]
+        if qualityQueries > 0 {
+            for c in report.collections where !c.encodings.isEmpty {
+                quality[c.name] = try database.read { tx in
+                    let reader = try tx.collection(c.name)
+                    return try c.encodings.map { e in
+                        try reader.encodingQuality(e.parameters.encoding, prefix: e.parameters.prefix, queries: qualityQueries)
+                    }
+                }
+            }
+        }
         if json {
-            printJSON(Self.json(report, readers: readers, fileBytes: fileSize(report.path)))
+            printJSON(Self.json(report, readers: readers, fileBytes: fileSize(report.path), quality: quality))
         } else {
             print(
-                Self.text(report, readers: readers, fileBytes: fileSize(report.path)),
+                Self.text(report, readers: readers, fileBytes: fileSize(report.path), quality: quality),
                 terminator: ""
             )
         }
     }
 
-    static func text(_ report: StoreReport, readers: [ReaderSlot], fileBytes: Int) -> String {
+    static func text(_ report: StoreReport, readers: [ReaderSlot], fileBytes: Int, quality: [String: [EncodingQuality]] = [:]) -> String {
         let info = report.environment
         var out = "store \(report.path) (format \(report.formatVersion))\n"
         out +=
@@ -51,6 +66,14 @@ struct InspectCommand: ParsableCommand {
                     + pad(bytes(c.bytesPerTable[table] ?? 0), 10, right: true)
                     + " in \(grouped(entries)) entries\n"
             }
+            for (i, e) in c.encodings.enumerated() {
+                out += "    encoding \(encodingName(e)): \(e.codeBytes) B per row, trained on \(grouped(e.trainedRows)) rows"
+                if let q = quality[c.name]?[i] {
+                    if let mse = q.meanSquaredError { out += "; mean squared error \(String(format: "%.6g", mse))" }
+                    if let r = q.recallOfCodes { out += "; codes-alone recall@\(q.k) \(String(format: "%.4f", r)) (\(q.sampledRows) queries)" }
+                }
+                out += "\n"
+            }
         }
         out += "\ntables (LMDB B-trees)\n"
         out +=
@@ -70,7 +93,7 @@ struct InspectCommand: ParsableCommand {
         return out
     }
 
-    static func json(_ report: StoreReport, readers: [ReaderSlot], fileBytes: Int) -> JSONOutput {
+    static func json(_ report: StoreReport, readers: [ReaderSlot], fileBytes: Int, quality: [String: [EncodingQuality]] = [:]) -> JSONOutput {
         let info = report.environment
         let oldest = ReaderSlot.oldest(readers)
         return .object([
@@ -104,6 +127,9 @@ struct InspectCommand: ParsableCommand {
                             ("records", .number(c.count)),
                             ("rows", .number(c.rowCount)),
                             ("rows_per_block", .number(c.rowsPerBlock)),
+                            ("encodings", .array(c.encodings.enumerated().map { i, e in
+                                encodingJSON(e, quality: quality[c.name]?[i])
+                            })),
                             (
                                 "tables",
                                 .object(
@@ -185,4 +211,27 @@ func bytes(_ count: Int) -> String {
 func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
     let padding = String(repeating: " ", count: max(0, width - text.count))
     return right ? padding + text : text + padding
+}
+
+/// `int8`, `pq48`, or `binary@256` for an encoding of a prefix.
+func encodingName(_ e: EncodingInfo) -> String {
+    e.parameters.encoding.description + (e.parameters.prefix.map { "@\($0)" } ?? "")
+}
+
+/// An encoding in `inspect --json` (docs/cli.md).
+func encodingJSON(_ e: EncodingInfo, quality: EncodingQuality?) -> JSONOutput {
+    var fields: [(String, JSONOutput)] = [
+        ("encoding", .string(e.parameters.encoding.description)),
+        ("prefix", e.parameters.prefix.map { .number($0) } ?? .null),
+        ("dimensions", .number(e.dimensions)),
+        ("code_bytes", .number(e.codeBytes)),
+        ("trained_rows", .number(e.trainedRows)),
+        ("seed", .uint(e.parameters.seed)),
+    ]
+    if let quality {
+        fields.append(("quality_queries", .number(quality.sampledRows)))
+        fields.append(("mean_squared_error", quality.meanSquaredError.map { .rounded($0, 8) } ?? .null))
+        fields.append(("recall_of_codes_at_\(quality.k)", quality.recallOfCodes.map { .rounded($0, 4) } ?? .null))
+    }
+    return .object(fields)
 }

@@ -99,3 +99,30 @@ func duration(_ seconds: Double) -> String {
     if s >= 3600 { return String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) }
     return String(format: "%d:%02d", s / 60, s % 60)
 }
+
+/// A progress bar per stage of a long job (an encoding's "training", then "encoding"): a new
+/// stage finishes the previous bar and starts its own.
+final class StagedProgress: @unchecked Sendable {
+    // Safety: updates come from one thread at a time (the job reports from one thread).
+    private var bar: ProgressReporter?
+    private var stage = ""
+    private var done = 0
+    private let enabled: Bool
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ stage: String, _ done: Int, _ total: Int) {
+        if stage != self.stage {
+            finish()
+            self.stage = stage
+            bar = ProgressReporter(label: stage, total: total, bytesPerRow: 0, enabled: enabled)
+        }
+        self.done = done
+        bar?.update(rows: done)
+    }
+
+    func finish() {
+        bar?.finish(rows: done)
+        bar = nil
+    }
+}

@@ -63,6 +63,9 @@ struct QueryCommand: ParsableCommand {
     )
     var oversample: Int = 4
 
+    @Option(help: ArgumentHelp("Where candidates come from: auto (the collection's encoding, if any), floats, int8, binary or pq<m>.", valueName: "source"))
+    var candidates: String = "auto"
+
     @Flag(help: "Leave metadata out of the results.")
     var noMetadata = false
 
@@ -89,6 +92,7 @@ struct QueryCommand: ParsableCommand {
         let database = try storeOptions.open(readOnly: true)
         let options = SearchOptions(
             prefix: prefix,
+            candidates: try parseCandidates(candidates),
             rescore: !noRescore,
             oversample: oversample,
             includeMetadata: !noMetadata,
@@ -228,4 +232,17 @@ func renderResults(_ results: [SearchResult], schema: CollectionSchema) -> Strin
         return JSONOutput.object(members).rendered()
     }
     return "[\n  " + lines.joined(separator: ",\n  ") + "\n]"
+}
+
+/// `auto`, `floats`, or an encoding (`int8`, `binary`, `pq48`), as `--candidates` takes it.
+func parseCandidates(_ text: String) throws -> CandidateSource {
+    switch text {
+    case "auto": return .automatic
+    case "floats": return .floats
+    default:
+        guard let encoding = VectorEncoding(text) else {
+            throw ValidationError("--candidates must be auto, floats, int8, binary or pq<m>, got \(text)")
+        }
+        return .encoding(encoding)
+    }
 }

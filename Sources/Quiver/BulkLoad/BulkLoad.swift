@@ -193,7 +193,7 @@ extension CollectionWriter {
         state.snapshot.counters.liveCount += UInt32(count)
         state.markCountersDirty()
         try state.setLive(firstRow: firstRow, count: count)
-        for row in firstRow..<firstRow + UInt32(count) { try state.graphInsert(row) }
+        for row in firstRow..<firstRow + UInt32(count) { try state.vectorWritten(row) }
         let dimensions = descriptor.dimensions
         let normalise = schema.metric == .cosine
         if let floats, descriptor.floatStride > 0 {

@@ -26,6 +26,11 @@ final class CollectionWriteState {
     private var graphInserted = Set<UInt32>()
     /// Whether the collection has an index (read once, kept up to date by build and drop).
     private var indexed: Bool?
+    /// Rows whose vectors changed, to re-encode at flush; tracked only when the collection has
+    /// encodings.
+    private var codeRows = Set<UInt32>()
+    /// Whether the collection has encodings (read once, kept up to date by build and drop).
+    private var encoded: Bool?
 
     static let liveChunkWords = PostingContainer.chunkRows / 64
 
@@ -40,7 +45,7 @@ final class CollectionWriteState {
     var tables: StoreTables { snapshot.tables }
     var isClean: Bool {
         floatBlocks.isEmpty && bitBlocks.isEmpty && liveChunks.isEmpty && postingChanges.isEmpty && !countersDirty
-            && graphRemoved.isEmpty && graphInserted.isEmpty
+            && graphRemoved.isEmpty && graphInserted.isEmpty && codeRows.isEmpty
     }
 
     // MARK: index upkeep
@@ -54,14 +59,27 @@ final class CollectionWriteState {
 
     func setIndexed(_ value: Bool) { indexed = value }
 
-    /// Records that `row` enters the graph (a new record or a new vector for an existing one).
-    func graphInsert(_ row: UInt32) throws {
+    func hasEncodings() throws -> Bool {
+        if let encoded { return encoded }
+        let found = try !EncodingMaintenance.codebooks(snapshot).isEmpty
+        encoded = found
+        return found
+    }
+
+    /// Forgets whether the collection has encodings (after a build or drop changed them).
+    func encodingsChanged() { encoded = nil }
+
+    /// Records that `row` got a vector (a new record or a new vector for an existing one): it
+    /// enters the graph and is encoded at flush.
+    func vectorWritten(_ row: UInt32) throws {
+        if try hasEncodings() { codeRows.insert(row) }
         guard try hasIndex() else { return }
         graphInserted.insert(row)
     }
 
-    /// Records that `row` leaves the graph (deleted, or about to get a new vector).
-    func graphRemove(_ row: UInt32) throws {
+    /// Records that `row`'s vector goes (deleted, or about to be replaced): it leaves the graph.
+    func vectorRemoved(_ row: UInt32) throws {
+        codeRows.remove(row)
         guard try hasIndex() else { return }
         graphRemoved.insert(row)
         graphInserted.remove(row)
@@ -266,6 +284,12 @@ final class CollectionWriteState {
         postingChanges.removeAll(keepingCapacity: true)
         try snapshot.counters.encoded.withUnsafeBytes { try txn.put(tables.counters, key: compositeKey(id, 0), value: $0) }
         countersDirty = false
+        if !codeRows.isEmpty {
+            // After the vectors are written: codes are made from the stored floats.
+            let rows = codeRows.sorted()
+            codeRows.removeAll()
+            try EncodingMaintenance(snapshot: snapshot).encode(rows: rows)
+        }
         if !graphRemoved.isEmpty || !graphInserted.isEmpty {
             // After the vectors and live bitmaps are written: the graph reads both.
             let removed = graphRemoved.sorted()

@@ -68,12 +68,12 @@ public struct CollectionWriter {
             guard existing.count == 4 else { throw QuiverError(.corrupted, "keys entry of \(existing.count) bytes", collection: name) }
             let row = UInt32(littleEndian: existing.loadUnaligned(as: UInt32.self))
             try removePostings(row: row)
-            try state.graphRemove(row)
-            try state.graphInsert(row)
+            try state.vectorRemoved(row)
+            try state.vectorWritten(row)
             return row
         }
         let row = try state.allocateRow()
-        try state.graphInsert(row)
+        try state.vectorWritten(row)
         var value: [UInt8] = []
         value.appendLittleEndian(row)
         try keysKey.withUnsafeBytes { k in try value.withUnsafeBytes { try txn.put(tables.keys, key: k, value: $0) } }
@@ -148,7 +148,7 @@ public struct CollectionWriter {
         guard existing.count == 4 else { throw QuiverError(.corrupted, "keys entry of \(existing.count) bytes", collection: name) }
         let row = UInt32(littleEndian: existing.loadUnaligned(as: UInt32.self))
         try removePostings(row: row)
-        try state.graphRemove(row)
+        try state.vectorRemoved(row)
         try txn.delete(state.tables.records, key: compositeKey(state.descriptor.id, row))
         _ = try keysKey.withUnsafeBytes { try txn.delete(state.tables.keys, key: $0) }
         try state.releaseRow(row)

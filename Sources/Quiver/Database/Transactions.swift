@@ -85,8 +85,7 @@ public final class WriteTransaction {
         let tables = database.tables
         var prefix: [UInt8] = []
         prefix.appendBigEndian(id)
-        for table in [tables.counters, tables.floatBlocks, tables.bitBlocks, tables.live, tables.keys, tables.records, tables.postings]
-            + [tables.hnswMeta, tables.hnswLinks, tables.hnswNodes].compactMap({ $0 }) {
+        for table in tables.perCollection {
             try deleteRange(table, prefix: prefix)
         }
         _ = try CollectionDescriptor.metaKey(name).withUnsafeBytes { try txn.delete(tables.meta, key: $0) }

@@ -41,6 +41,8 @@ public struct QuiverError: Error, Sendable, CustomStringConvertible, StorageErro
         public static let unsupportedFormat = Code("unsupportedFormat")
         /// The collection has no index of the kind asked for (drop, stats, or an index-only search).
         public static let indexNotFound = Code("indexNotFound")
+        /// The collection has no encoding of the kind asked for (drop, or a search that names it).
+        public static let encodingNotFound = Code("encodingNotFound")
         /// The store was opened read-only.
         public static let readOnly = Code("readOnly")
         /// The disk is full; the transaction was rolled back and nothing was lost.

@@ -10,10 +10,14 @@ public struct FormatVersion: Sendable, Hashable, CustomStringConvertible {
     /// Compatible additions bump the minor version.
     public var minor: UInt16
     /// The version this build writes.
-    public static let current = FormatVersion(major: 1, minor: 1)
+    public static let current = FormatVersion(major: 1, minor: 2)
     /// The first version with HNSW indexes; a store is marked with it when it gets its first
     /// index, so that a build that knows only 1.0 refuses it instead of ignoring the graph.
     static let withIndexes = FormatVersion(major: 1, minor: 1)
+    /// The first version with encodings (`codes.meta`, `codes`); raised when a collection
+    /// gets its first encoding, so that older builds refuse a store whose codes they would
+    /// not keep up to date.
+    static let withEncodings = FormatVersion(major: 1, minor: 2)
     /// What a new store is marked with (indexes raise it, see ``withIndexes``).
     static let created = FormatVersion(major: 1, minor: 0)
     /// `major.minor`.
@@ -48,14 +52,20 @@ struct StoreTables: Sendable {
     let hnswLinks: Table?
     /// `collection u32 · row u32` → the row's level and its slots on levels 1...level.
     let hnswNodes: Table?
+    /// `collection u32 · encoding u32` → a trained codebook (format 1.2).
+    let codesMeta: Table?
+    /// `collection u32 · encoding u8 · block u24` → a block of codes (format 1.2).
+    let codes: Table?
 
     /// Names reserved for the indexes of later versions; created empty by no one, listed so
     /// that nothing else takes them.
-    static let reservedNames = ["pq.codebooks", "pq.codes", "ivf.lists", "codes.int8", "multivector.tokens", "multivector.docs"]
+    static let reservedNames = ["ivf.lists", "multivector.tokens", "multivector.docs"]
 
     /// Tables added by format 1.1: created when a store is opened writable, absent from a 1.0
     /// store opened read-only (which then has no index).
     static let indexNames = ["hnsw.meta", "hnsw.links", "hnsw.nodes"]
+    /// Tables added by format 1.2, likewise.
+    static let encodingNames = ["codes.meta", "codes"]
 
     static let names = [metaName, "counters", "vectors.f32", "vectors.bits", "live", "keys", "records", "postings"]
 
@@ -80,9 +90,16 @@ struct StoreTables: Sendable {
         hnswMeta = index[0]
         hnswLinks = index[1]
         hnswNodes = index[2]
+        let encodings = try environment.tables(Self.encodingNames)
+        codesMeta = encodings[0]
+        codes = encodings[1]
     }
 
-    var all: [Table] { [meta, counters, floatBlocks, bitBlocks, live, keys, records, postings] + [hnswMeta, hnswLinks, hnswNodes].compactMap { $0 } }
+    var all: [Table] { [meta] + perCollection }
+    /// The tables whose keys start with a collection id (dropped range by range).
+    var perCollection: [Table] {
+        [counters, floatBlocks, bitBlocks, live, keys, records, postings] + [hnswMeta, hnswLinks, hnswNodes, codesMeta, codes].compactMap { $0 }
+    }
 }
 
 /// A big-endian `collection · n` key, as used by every row- and block-addressed table.

@@ -16,6 +16,10 @@ struct GraphSpace {
         case cosinePrefix
         /// Differing bits.
         case hamming
+        /// int8 codes against a prepared query (``Codebook/prepare(_:metric:into:)``).
+        case int8(Metric)
+        /// PQ codes by the prepared query's table.
+        case pq(Metric)
     }
 
     let kind: Kind
@@ -33,8 +37,31 @@ struct GraphSpace {
         }
     }
 
+    /// Walks the graph on an encoding's codes (`rows` are the code rows).
+    init(codebook: Codebook, metric: Metric, rows: VectorRows) {
+        self.rows = rows
+        switch codebook.model {
+        case .int8:
+            kind = .int8(metric)
+            components = codebook.dimensions
+        case .binary:
+            kind = .hamming
+            components = codebook.words
+        case .pq(let pq):
+            kind = .pq(metric)
+            components = pq.m
+        }
+    }
+
     /// Bytes a prepared query takes.
-    var queryBytes: Int { kind == .hamming ? components * 8 : components * 4 }
+    var queryBytes: Int {
+        switch kind {
+        case .hamming: components * 8
+        case .int8: (components + 2) * 4
+        case .pq: components * 256 * 4
+        default: components * 4
+        }
+    }
 
     /// The distance from a prepared query to the stored vector of `row`.
     @inline(__always)
@@ -56,6 +83,11 @@ struct GraphSpace {
             return norm > 0 ? 1 - dot / norm.squareRoot() : 1
         case .hamming:
             return Float(Kernels.hamming(query.assumingMemoryBound(to: UInt64.self), x, words: components))
+        case .int8(let metric):
+            let q = query.assumingMemoryBound(to: Float.self)
+            return CodeDistance.int8(CodeKernels.dotU8(q, x, count: components), query: q, dimensions: components, code: x, stride: rows.stride, metric: metric)
+        case .pq(let metric):
+            return CodeDistance.pq(CodeKernels.pq(query.assumingMemoryBound(to: Float.self), m: components, x), metric: metric)
         }
     }
 
@@ -73,6 +105,15 @@ struct GraphSpace {
             for i in 0..<count { out[i] = -out[i] }
         case .squaredL2:
             Kernels.squaredL2Gather(query: query.assumingMemoryBound(to: Float.self), rows: pointers, count: count, dimensions: components, into: out)
+        case .int8(let metric):
+            let q = query.assumingMemoryBound(to: Float.self)
+            CodeKernels.dotU8Gather(q, pointers, count: count, dimensions: components, into: out)
+            for i in 0..<count {
+                out[i] = CodeDistance.int8(out[i], query: q, dimensions: components, code: pointers[i]!, stride: rows.stride, metric: metric)
+            }
+        case .pq(let metric):
+            CodeKernels.pqGather(query.assumingMemoryBound(to: Float.self), m: components, pointers, count: count, into: out)
+            for i in 0..<count { out[i] = CodeDistance.pq(out[i], metric: metric) }
         case .cosinePrefix, .hamming:
             for i in 0..<count { out[i] = distance(query, at: pointers[i]!) }
         }
@@ -82,10 +123,36 @@ struct GraphSpace {
     /// copy in `scratch` (`queryBytes` bytes).
     func rowAsQuery(_ row: UInt32, scratch: UnsafeMutableRawPointer) -> UnsafeRawPointer {
         let stored = rows.pointer(row)
-        guard kind == .cosinePrefix else { return stored }
+        guard case .cosinePrefix = kind else { return stored }
         let q = scratch.assumingMemoryBound(to: Float.self)
         q.update(from: stored.assumingMemoryBound(to: Float.self), count: components)
         _ = VectorMath.normalize(q, count: components)
         return UnsafeRawPointer(scratch)
+    }
+}
+
+/// Turns what the code kernels return into distances (smaller is closer), for every metric.
+enum CodeDistance {
+    /// From `raw = Σ q'_d c_d` of an int8 code: `q·x̂ = raw + Σ q_d offset_d` (stored after the
+    /// query's scaled components, with `|q|²` after it); L2 adds the code's `|x̂|²`, kept in the
+    /// last 4 bytes of its row.
+    @inline(__always)
+    static func int8(_ raw: Float, query: UnsafePointer<Float>, dimensions: Int, code: UnsafeRawPointer, stride: Int, metric: Metric) -> Float {
+        let ip = raw + query[dimensions]
+        switch metric {
+        case .cosine: return 1 - ip
+        case .l2: return query[dimensions + 1] - 2 * ip + code.loadUnaligned(fromByteOffset: stride - 4, as: Float.self)
+        default: return -ip
+        }
+    }
+
+    /// From the table sum of a PQ code: an inner product (cosine, dot) or the squared L2 distance.
+    @inline(__always)
+    static func pq(_ raw: Float, metric: Metric) -> Float {
+        switch metric {
+        case .cosine: 1 - raw
+        case .l2: raw
+        default: -raw
+        }
     }
 }

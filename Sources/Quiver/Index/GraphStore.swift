@@ -215,14 +215,16 @@ struct Level0View {
     }
 }
 
-/// Rows of one vector plane (floats or bits) by address: a lazily filled table of block
-/// addresses, so reading row `r` is a shift, a load and an add.
+/// Rows of one row-addressed plane (floats, bits, or an encoding's codes) by address: a lazily
+/// filled table of block addresses, so reading row `r` is a shift, a load and an add.
 final class VectorRows {
     /// The transaction lazy resolution reads through; a reader reusing these rows for a later
     /// transaction on the same snapshot sets it first.
     var txn: Transaction
     let table: Table
     let collection: UInt32
+    /// Or-ed into the block number to form the key's second word (an encoding's id << 24).
+    let keyBase: UInt32
     let stride: Int
     let shift: Int
     let mask: Int
@@ -234,12 +236,19 @@ final class VectorRows {
     /// Stands for a missing block (a damaged store): zeros, so distances stay finite.
     private let zeros: UnsafeMutableRawPointer
 
-    init(snapshot: CollectionSnapshot, bits: Bool) {
+    convenience init(snapshot: CollectionSnapshot, bits: Bool) {
+        let descriptor = snapshot.descriptor
+        self.init(snapshot: snapshot, table: bits ? snapshot.tables.bitBlocks : snapshot.tables.floatBlocks, keyBase: 0,
+                  stride: bits ? descriptor.bitStride : descriptor.floatStride)
+    }
+
+    init(snapshot: CollectionSnapshot, table: Table, keyBase: UInt32, stride: Int) {
         let descriptor = snapshot.descriptor
         txn = snapshot.txn
-        table = bits ? snapshot.tables.bitBlocks : snapshot.tables.floatBlocks
+        self.table = table
         collection = descriptor.id
-        stride = bits ? descriptor.bitStride : descriptor.floatStride
+        self.keyBase = keyBase
+        self.stride = stride
         shift = descriptor.blockShift
         mask = descriptor.rowsPerBlock - 1
         blockBytes = stride * descriptor.rowsPerBlock
@@ -268,7 +277,7 @@ final class VectorRows {
 
     /// Resolves a block on its first use.
     func resolve(_ block: Int) -> UnsafeRawPointer {
-        if let stored = try? txn.unsafeGet(table, key: compositeKey(collection, UInt32(block))),
+        if let stored = try? txn.unsafeGet(table, key: compositeKey(collection, keyBase | UInt32(block))),
            stored.count == blockBytes, let base = stored.baseAddress {
             blocks[block] = base
             return base

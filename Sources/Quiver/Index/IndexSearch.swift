@@ -38,13 +38,23 @@ struct IndexSearch {
     let context: SearchContext
     let header: HNSWHeader
 
-    /// The best `k` rows for `query` (floats, already normalised for cosine) or `bits`.
+    /// The best `k` rows for `query` (floats, already normalised for cosine) or `bits`; with
+    /// a `codebook` of the vector the graph is built on, the walk scores that encoding's codes.
     func run(floats: [Float]?, bits: [UInt64]?, k: Int, ef requested: Int?, filter: RowSet?, plan: FilteredPlan?,
-             options: SearchOptions) throws -> [Hit] {
-        guard !header.isEmpty, let graph = context.graph, let space = context.space else { return [] }
-        let fullSearch = options.prefix == nil || options.prefix == snapshot.descriptor.dimensions
-        let rescores = (header.space == .prefix && (fullSearch || options.rescore)) || (header.space == .bits && floats != nil && context.floatRows != nil
+             options: SearchOptions, codebook: Codebook? = nil) throws -> [Hit] {
+        guard !header.isEmpty, let graph = context.graph, var space = context.space else { return [] }
+        let dimensions = snapshot.descriptor.dimensions
+        let fullSearch = options.prefix == nil || options.prefix == dimensions
+        var rescores = (header.space == .prefix && (fullSearch || options.rescore)) || (header.space == .bits && floats != nil && context.floatRows != nil
             && snapshot.descriptor.schema.metric != .hamming && options.rescore)
+        var codes: Codebook?
+        if let codebook, floats != nil,
+           (header.space == .floats && codebook.dimensions == dimensions) || (header.space == .prefix && codebook.dimensions == header.components),
+           let codeSpace = context.codeSpace(codebook, snapshot: snapshot) {
+            space = codeSpace
+            codes = codebook
+            rescores = options.rescore || (header.space == .prefix && fullSearch)
+        }
         let shortlist = rescores ? max(k * options.oversample, k) : k
         var ef = max(requested ?? header.efSearch, shortlist)
         if plan == .twoHop { ef = min(ef * FilteredPlan.twoHopEfFactor, 100_000) }
@@ -53,7 +63,7 @@ struct IndexSearch {
             let share = Double(filter.count) / Double(max(1, snapshot.counters.liveCount))
             ef = min(Int(Double(ef) / share.squareRoot()), 100_000)
         }
-        let query = try prepare(floats: floats, bits: bits, space: space)
+        let query = try codes.map { try prepare(floats: floats!, codebook: $0, space: space) } ?? prepare(floats: floats, bits: bits, space: space)
         let walker = GraphWalker(graph: graph, space: space, locks: nil)
         let (node, distance) = walker.descend(query: query, header: header, to: 0, buffers: context.buffers)
         var entry = candidateKey(distance, node)
@@ -102,6 +112,21 @@ struct IndexSearch {
     private func withFilter<R>(_ filter: RowSet?, _ body: (RowFilter?) throws -> R) rethrows -> R {
         guard let filter else { return try body(nil) }
         return try filter.words.withUnsafeBufferPointer { try body(RowFilter(words: $0.baseAddress!, wordCount: $0.count)) }
+    }
+
+    /// The query prepared for `codebook` (its prefix re-normalised for cosine), in the
+    /// context's buffer.
+    private func prepare(floats: [Float], codebook: Codebook, space: GraphSpace) throws -> UnsafeRawPointer {
+        let metric = snapshot.descriptor.schema.metric
+        var input = Array(floats.prefix(codebook.dimensions))
+        if metric == .cosine && codebook.dimensions != floats.count {
+            guard input.withUnsafeMutableBufferPointer({ VectorMath.normalize($0.baseAddress!, count: $0.count) }) > 0 else {
+                throw QuiverError(.invalidVector, "the query's \(codebook.dimensions)-prefix is zero", collection: snapshot.name)
+            }
+        }
+        let buffer = context.queryBuffer(max(space.queryBytes, 8))
+        input.withUnsafeBufferPointer { codebook.prepare($0.baseAddress!, metric: metric, into: buffer) }
+        return UnsafeRawPointer(buffer)
     }
 
     /// The query in the graph's space, in the context's buffer.

@@ -22,6 +22,10 @@ final class SearchContext: WalkScratch {
     private(set) var space: GraphSpace?
     /// The float rows, for rescoring candidates found on a prefix or on bits.
     private(set) var floatRows: VectorRows?
+    /// The collection's encodings, and the spaces that walk the graph on their codes (made on
+    /// first use).
+    private(set) var codebooks: [Codebook] = []
+    private var codeSpaces: [UInt8: GraphSpace] = [:]
 
     deinit { query.deallocate() }
 
@@ -35,10 +39,11 @@ final class SearchContext: WalkScratch {
         return query
     }
 
-    /// Points the context at `snapshot`'s index: reuses what it resolved for the same read
-    /// snapshot (same LMDB transaction id and map), else starts over. Write transactions never
-    /// reuse or leave state: their pages move with every write.
+    /// Points the context at `snapshot`'s index and encodings: reuses what it resolved for the
+    /// same read snapshot (same LMDB transaction id and map), else starts over. Write
+    /// transactions never reuse or leave state: their pages move with every write.
     /// - Returns: the index header, or `nil` when the collection has none.
+    @discardableResult
     func bind(_ snapshot: CollectionSnapshot) throws -> HNSWHeader? {
         let txn = snapshot.txn
         let current = Key(collection: snapshot.id, snapshot: txn.snapshotID, mapGeneration: snapshot.database.environment.mapGeneration)
@@ -46,9 +51,12 @@ final class SearchContext: WalkScratch {
             graph?.txn = txn
             space?.rows.txn = txn
             floatRows?.txn = txn
+            for space in codeSpaces.values { space.rows.txn = txn }
             return header
         }
         key = txn.isReadOnly ? current : nil
+        codebooks = try EncodingMaintenance.codebooks(snapshot)
+        codeSpaces = [:]
         header = try HNSWMaintenance.header(snapshot)
         guard let header, let links = snapshot.tables.hnswLinks else {
             graph = nil
@@ -67,10 +75,21 @@ final class SearchContext: WalkScratch {
         return header
     }
 
+    /// The space that walks the graph on `codebook`'s codes.
+    func codeSpace(_ codebook: Codebook, snapshot: CollectionSnapshot) -> GraphSpace? {
+        if let space = codeSpaces[codebook.id] { return space }
+        guard let rows = EncodingMaintenance.rows(snapshot, codebook) else { return nil }
+        let space = GraphSpace(codebook: codebook, metric: snapshot.descriptor.schema.metric, rows: rows)
+        codeSpaces[codebook.id] = space
+        return space
+    }
+
     /// Drops state that must not outlive a write transaction.
     func unbindIfWriting(_ snapshot: CollectionSnapshot) {
         guard !snapshot.txn.isReadOnly else { return }
         key = nil
+        codebooks = []
+        codeSpaces = [:]
         header = nil
         graph = nil
         space = nil

@@ -28,6 +28,8 @@ public struct StoreReport: Sendable {
         public var bytesPerTable: [String: Int]
         /// Entries per table for this collection.
         public var entriesPerTable: [String: Int]
+        /// The collection's encodings (int8, binary, PQ codes).
+        public var encodings: [EncodingInfo] = []
     }
 
     /// The data file's path.
@@ -78,7 +80,8 @@ extension Database {
                 collections.append(.init(
                     name: name, schema: snapshot.descriptor.schema, count: Int(snapshot.counters.liveCount),
                     rowCount: Int(snapshot.counters.rowCount), rowsPerBlock: snapshot.descriptor.rowsPerBlock,
-                    bytesPerTable: bytes, entriesPerTable: entries))
+                    bytesPerTable: bytes, entriesPerTable: entries,
+                    encodings: try EncodingMaintenance.codebooks(snapshot).map(\.info)))
             }
             return StoreReport(
                 path: path, formatVersion: try Self.storedFormat(tx.txn, meta: tables.meta), environment: info,

@@ -20,8 +20,8 @@ extension Database {
     /// posting lies outside the live rows; the secondary indexes hold exactly the filterable
     /// values of the live records; an HNSW index keeps the invariants listed at
     /// `GraphInspector` (links to live rows on their level, lists within bounds, the entry
-    /// point on the top level, every live row reachable). Keys of unknown collections are
-    /// orphans.
+    /// point on the top level, every live row reachable); each encoding's codebook decodes and
+    /// every live row has its code block. Keys of unknown collections are orphans.
     ///
     /// - Complexity: reads every entry of the store once.
     public func verify() throws -> [Violation] {
@@ -37,6 +37,9 @@ extension Database {
                         for problem in try GraphInspector(snapshot: snapshot, header: header).violations() {
                             violations.append(Violation(collection: name, message: problem))
                         }
+                    }
+                    for problem in try EncodingInspector(snapshot: snapshot).violations() {
+                        violations.append(Violation(collection: name, message: problem))
                     }
                 } catch let error as QuiverError {
                     violations.append(Violation(collection: name, message: error.message))

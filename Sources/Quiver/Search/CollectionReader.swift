@@ -96,48 +96,153 @@ public struct CollectionReader {
         var full = query
         if metric == .cosine { _ = full.withUnsafeMutableBufferPointer { VectorMath.normalize($0.baseAddress!, count: $0.count) } }
         let filterRows = try filter.map { try selectedRows($0) }
-        if let hits = try indexSearch(floats: full, bits: nil, k: k, filterRows: filterRows, options: options) {
-            return try results(hits, includeMetadata: options.includeMetadata)
+        let hits = try withSearchContext { context in
+            if let funnel = options.funnel {
+                return try funnelSearch(funnel, context: context, query: query, full: full, rows: try filterRows ?? selectedRows(nil), k: k)
+            }
+            let codebook = try candidateCodebook(options, codebooks: context.codebooks)
+            if let hits = try indexSearch(context: context, floats: full, bits: nil, k: k, filterRows: filterRows, options: options, codebook: codebook) {
+                return hits
+            }
+            let rows = try filterRows ?? selectedRows(nil)
+            if let codebook {
+                return try codeScan(codebook, context: context, query: query, full: full, rows: rows, k: k, options: options)
+            }
+            return try exactScan(query: query, full: full, rows: rows, k: k, options: options)
         }
-        let rows = try filterRows ?? selectedRows(nil)
+        return try results(hits, includeMetadata: options.includeMetadata)
+    }
+
+    /// The exact scan of the float (or bit) vectors of `rows`.
+    private func exactScan(query: [Float], full: [Float], rows: RowSet, k: Int, options: SearchOptions) throws -> [Hit] {
+        let descriptor = snapshot.descriptor
+        let metric = descriptor.schema.metric
         let scanner = ExactScanner(snapshot: snapshot)
-        let hits: [Hit]
         switch descriptor.schema.vectors {
         case .float32:
             guard options.prefix == nil else { throw QuiverError(.invalidArgument, "prefix search needs a Matryoshka collection", collection: name) }
-            hits = try scanner.scan(query: full, components: descriptor.dimensions, kernel: .forFloats(metric: metric, prefix: false), rows: rows, k: k)
-        case .matryoshka(let dimensions, let prefixes):
+            return try scanner.scan(query: full, components: descriptor.dimensions, kernel: .forFloats(metric: metric, prefix: false), rows: rows, k: k)
+        case .matryoshka(let dimensions, _):
             guard let prefix = options.prefix, prefix != dimensions else {
-                hits = try scanner.scan(query: full, components: dimensions, kernel: .forFloats(metric: metric, prefix: false), rows: rows, k: k)
-                break
+                return try scanner.scan(query: full, components: dimensions, kernel: .forFloats(metric: metric, prefix: false), rows: rows, k: k)
             }
-            guard prefixes.contains(prefix) else {
-                throw QuiverError(.invalidArgument, "prefix \(prefix) is not declared; declared: \(prefixes)", collection: name)
-            }
-            var head = Array(query.prefix(prefix))
-            if metric == .cosine {
-                let norm = head.withUnsafeMutableBufferPointer { VectorMath.normalize($0.baseAddress!, count: $0.count) }
-                guard norm > 0 else { throw QuiverError(.invalidVector, "the query's \(prefix)-prefix is zero", collection: name) }
-            }
+            let head = try prefixQuery(query, prefix: prefix)
             let kernel = DistanceKernel.forFloats(metric: metric, prefix: true)
-            if options.rescore {
-                let shortlist = try scanner.scan(query: head, components: prefix, kernel: kernel, rows: rows, k: k * options.oversample)
-                hits = try scanner.rescore(shortlist, query: full, kernel: .forFloats(metric: metric, prefix: false), k: k)
-            } else {
-                hits = try scanner.scan(query: head, components: prefix, kernel: kernel, rows: rows, k: k)
-            }
-        case .binary(let dimensions, let keepsFloats):
+            guard options.rescore else { return try scanner.scan(query: head, components: prefix, kernel: kernel, rows: rows, k: k) }
+            let shortlist = try scanner.scan(query: head, components: prefix, kernel: kernel, rows: rows, k: k * options.oversample)
+            return try scanner.rescore(shortlist, query: full, kernel: .forFloats(metric: metric, prefix: false), k: k)
+        case .binary(_, let keepsFloats):
             var words = [UInt64](repeating: 0, count: descriptor.bitStride / 8)
             words.withUnsafeMutableBytes { w in query.withUnsafeBufferPointer { packSignBits($0, into: w) } }
-            if keepsFloats && options.rescore && metric != .hamming {
-                let shortlist = try scanner.scan(query: words, components: words.count, kernel: .hamming, rows: rows, k: k * options.oversample)
-                hits = try scanner.rescore(shortlist, query: full, kernel: .forFloats(metric: metric, prefix: false), k: k)
+            guard keepsFloats && options.rescore && metric != .hamming else {
+                return try scanner.scan(query: words, components: words.count, kernel: .hamming, rows: rows, k: k)
+            }
+            let shortlist = try scanner.scan(query: words, components: words.count, kernel: .hamming, rows: rows, k: k * options.oversample)
+            return try scanner.rescore(shortlist, query: full, kernel: .forFloats(metric: metric, prefix: false), k: k)
+        }
+    }
+
+    /// A declared prefix of `query`, re-normalised for cosine.
+    func prefixQuery(_ query: [Float], prefix: Int) throws -> [Float] {
+        guard case .matryoshka(_, let prefixes) = snapshot.descriptor.schema.vectors else {
+            throw QuiverError(.invalidArgument, "prefix search needs a Matryoshka collection", collection: name)
+        }
+        guard prefixes.contains(prefix) || prefix == snapshot.descriptor.dimensions else {
+            throw QuiverError(.invalidArgument, "prefix \(prefix) is not declared; declared: \(prefixes)", collection: name)
+        }
+        var head = Array(query.prefix(prefix))
+        if snapshot.descriptor.schema.metric == .cosine {
+            let norm = head.withUnsafeMutableBufferPointer { VectorMath.normalize($0.baseAddress!, count: $0.count) }
+            guard norm > 0 else { throw QuiverError(.invalidVector, "the query's \(prefix)-prefix is zero", collection: name) }
+        }
+        return head
+    }
+
+    /// The encoding that ``SearchOptions/candidates`` asks for, or `nil` for the floats.
+    func candidateCodebook(_ options: SearchOptions, codebooks: [Codebook]) throws -> Codebook? {
+        let dimensions = options.prefix ?? snapshot.descriptor.dimensions
+        switch options.candidates {
+        case .floats:
+            return nil
+        case .encoding(let encoding):
+            guard let found = codebooks.first(where: { $0.encoding == encoding && $0.dimensions == dimensions }) else {
+                throw QuiverError(.encodingNotFound, "the collection has no \(encoding) encoding of \(dimensions) dimensions", collection: name)
+            }
+            return found
+        case .automatic:
+            let candidates = codebooks.filter { $0.dimensions == dimensions }
+            return candidates.first { $0.encoding == .int8 } ?? candidates.first { if case .pq = $0.encoding { true } else { false } }
+                ?? candidates.first { $0.encoding == .binary }
+        }
+    }
+
+    /// The exact scan of `codebook`'s codes of `rows`, then (with ``SearchOptions/rescore``)
+    /// the `k × oversample` best rescored on the full float vectors.
+    func codeScan(_ codebook: Codebook, context: SearchContext, query: [Float], full: [Float], rows: RowSet, k: Int,
+                  options: SearchOptions) throws -> [Hit] {
+        let metric = snapshot.descriptor.schema.metric
+        let input = codebook.dimensions == snapshot.descriptor.dimensions ? full : try prefixQuery(query, prefix: codebook.dimensions)
+        let prepared = context.queryBuffer(codebook.queryBytes)
+        input.withUnsafeBufferPointer { codebook.prepare($0.baseAddress!, metric: metric, into: prepared) }
+        let (kernel, components) = codebook.kernel(metric: metric)
+        let scanner = ExactScanner(snapshot: snapshot)
+        let shortlist = try scanner.scan(query: prepared, components: components, kernel: kernel, rows: rows,
+                                         k: options.rescore ? k * options.oversample : k, codes: codebook)
+        guard options.rescore else { return shortlist }
+        return try scanner.rescore(shortlist, query: full, kernel: .forFloats(metric: metric, prefix: false), k: k)
+    }
+
+    /// Scores `rows` through the funnel's stages (see ``Funnel``).
+    func funnelSearch(_ funnel: Funnel, context: SearchContext, query: [Float], full: [Float], rows: RowSet, k: Int) throws -> [Hit] {
+        let descriptor = snapshot.descriptor
+        guard case .matryoshka(let dimensions, let prefixes) = descriptor.schema.vectors else {
+            throw QuiverError(.invalidArgument, "a funnel needs a Matryoshka collection", collection: name)
+        }
+        guard !funnel.stages.isEmpty else { throw QuiverError(.invalidArgument, "a funnel needs at least one stage", collection: name) }
+        let metric = descriptor.schema.metric
+        let scanner = ExactScanner(snapshot: snapshot)
+        var survivors: [Hit]?
+        for (index, stage) in funnel.stages.enumerated() {
+            let last = index == funnel.stages.count - 1
+            let stageDimensions = stage.prefix ?? dimensions
+            func fail(_ why: String) -> QuiverError { QuiverError(.invalidArgument, "funnel stage \(index + 1): \(why)", collection: name) }
+            guard stageDimensions == dimensions || prefixes.contains(stageDimensions) else {
+                throw fail("prefix \(stageDimensions) is not declared; declared: \(prefixes)")
+            }
+            guard last || stage.shortlist != nil else { throw fail("every stage but the last needs a shortlist") }
+            let keep = last ? k : max(stage.shortlist!, k)
+            let input = stageDimensions == dimensions ? full : try prefixQuery(query, prefix: stageDimensions)
+            if let encoding = stage.encoding {
+                guard let codebook = context.codebooks.first(where: { $0.encoding == encoding && $0.dimensions == stageDimensions }) else {
+                    throw QuiverError(.encodingNotFound, "funnel stage \(index + 1): the collection has no \(encoding) encoding of \(stageDimensions) dimensions",
+                                      collection: name)
+                }
+                let prepared = context.queryBuffer(codebook.queryBytes)
+                input.withUnsafeBufferPointer { codebook.prepare($0.baseAddress!, metric: metric, into: prepared) }
+                let (kernel, components) = codebook.kernel(metric: metric)
+                survivors = try survivors.map { try scanner.score($0, query: prepared, components: components, kernel: kernel, codes: codebook, k: keep) }
+                    ?? scanner.scan(query: prepared, components: components, kernel: kernel, rows: rows, k: keep, codes: codebook)
             } else {
-                _ = dimensions
-                hits = try scanner.scan(query: words, components: words.count, kernel: .hamming, rows: rows, k: k)
+                let kernel = DistanceKernel.forFloats(metric: metric, prefix: stageDimensions != dimensions)
+                survivors = try input.withUnsafeBufferPointer { q in
+                    try survivors.map { try scanner.score($0, query: q.baseAddress!, components: stageDimensions, kernel: kernel, k: keep) }
+                        ?? scanner.scan(query: q.baseAddress!, components: stageDimensions, kernel: kernel, rows: rows, k: keep)
+                }
             }
         }
-        return try results(hits, includeMetadata: options.includeMetadata)
+        return Array(survivors!.prefix(k))
+    }
+
+    /// Runs `body` with a search context from the database's pool, bound to this snapshot.
+    func withSearchContext<R>(_ body: (SearchContext) throws -> R) throws -> R {
+        let pool = snapshot.database.searchContexts
+        let context = pool.take()
+        defer {
+            context.unbindIfWriting(snapshot)
+            pool.give(context)
+        }
+        try context.bind(snapshot)
+        return try body(context)
     }
 
     /// Returns the `k` records nearest by Hamming distance to a packed-bit query
@@ -152,25 +257,22 @@ public struct CollectionReader {
         var words = [UInt64](repeating: 0, count: descriptor.bitStride / 8)
         words.withUnsafeMutableBytes { w in for (i, b) in bits.enumerated() { w[i] = b } }
         let filterRows = try filter.map { try selectedRows($0) }
-        if let hits = try indexSearch(floats: nil, bits: words, k: k, filterRows: filterRows, options: options) {
-            return try results(hits, includeMetadata: options.includeMetadata)
+        let hits = try withSearchContext { context in
+            if let hits = try indexSearch(context: context, floats: nil, bits: words, k: k, filterRows: filterRows, options: options, codebook: nil) {
+                return hits
+            }
+            let rows = try filterRows ?? selectedRows(nil)
+            return try ExactScanner(snapshot: snapshot).scan(query: words, components: words.count, kernel: .hamming, rows: rows, k: k)
         }
-        let rows = try filterRows ?? selectedRows(nil)
-        let hits = try ExactScanner(snapshot: snapshot).scan(query: words, components: words.count, kernel: .hamming, rows: rows, k: k)
         return try results(hits, includeMetadata: options.includeMetadata)
     }
 
     /// Runs the search through the index when there is one and the planner picks it.
     /// - Returns: `nil` when the exact scan should run instead.
-    func indexSearch(floats: [Float]?, bits: [UInt64]?, k: Int, filterRows: RowSet?, options: SearchOptions) throws -> [Hit]? {
+    func indexSearch(context: SearchContext, floats: [Float]?, bits: [UInt64]?, k: Int, filterRows: RowSet?, options: SearchOptions,
+                     codebook: Codebook?) throws -> [Hit]? {
         guard options.strategy != .exact else { return nil }
-        let pool = snapshot.database.searchContexts
-        let context = pool.take()
-        defer {
-            context.unbindIfWriting(snapshot)
-            pool.give(context)
-        }
-        guard let header = try context.bind(snapshot) else {
+        guard let header = context.header else {
             if options.strategy == .index { throw QuiverError(.indexNotFound, "the collection has no index", collection: name) }
             return nil
         }
@@ -194,7 +296,7 @@ public struct CollectionReader {
             }
         }
         let hits = try IndexSearch(snapshot: snapshot, context: context, header: header)
-            .run(floats: floats, bits: bits, k: k, ef: options.efSearch, filter: filterRows, plan: plan, options: options)
+            .run(floats: floats, bits: bits, k: k, ef: options.efSearch, filter: filterRows, plan: plan, options: options, codebook: codebook)
         if let filterRows, hits.count < min(k, filterRows.count), options.strategy != .index {
             return nil  // the walk stranded (a rare, very clustered filter): scan instead
         }

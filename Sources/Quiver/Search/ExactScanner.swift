@@ -3,7 +3,7 @@ import QuiverStorage
 
 /// How a scan turns kernel output into distances (smaller is closer). Chosen once per search;
 /// the loops never branch on the metric.
-enum DistanceKernel {
+enum DistanceKernel: Equatable {
     /// `-q·x`.
     case negativeDot
     /// `1 - q·x` for unit vectors.
@@ -14,6 +14,10 @@ enum DistanceKernel {
     case squaredL2
     /// Differing bits.
     case hamming
+    /// int8 codes against a prepared query (``Codebook/prepare(_:metric:into:)``).
+    case int8(Metric)
+    /// PQ codes by the prepared query's table (`components` is `m`).
+    case pq(Metric)
 
     /// Turns the dot products the kernels give into distances, in place: `-d` for
     /// ``negativeDot``, `1 - d` for ``cosineUnit``; other kernels produce distances already.
@@ -45,15 +49,28 @@ struct ExactScanner {
     let snapshot: CollectionSnapshot
     var descriptor: CollectionDescriptor { snapshot.descriptor }
 
-    /// Scans the float or bit plane.
+    /// Scans the float or bit plane, or an encoding's codes.
     /// - Parameters:
-    ///   - query: float components (`components` of them), or packed bits as 64-bit words.
-    ///   - components: how many leading float components take part (a Matryoshka prefix), or
-    ///     the number of 64-bit words for bits.
-    func scan(query: UnsafeRawPointer, components: Int, kernel: DistanceKernel, rows: RowSet, k: Int) throws -> [Hit] {
+    ///   - query: float components (`components` of them), packed bits as 64-bit words, or a
+    ///     query prepared for `codes`.
+    ///   - components: how many leading float components take part (a Matryoshka prefix), the
+    ///     number of 64-bit words for bits, or the codebook's components.
+    ///   - codes: the encoding whose code blocks are scanned; `nil` scans the floats (or the
+    ///     bits, for ``DistanceKernel/hamming``).
+    func scan(query: UnsafeRawPointer, components: Int, kernel: DistanceKernel, rows: RowSet, k: Int, codes: Codebook? = nil) throws -> [Hit] {
         let bits = kernel == .hamming
-        let table = bits ? snapshot.tables.bitBlocks : snapshot.tables.floatBlocks
-        let stride = bits ? descriptor.bitStride : descriptor.floatStride
+        var table = bits ? snapshot.tables.bitBlocks : snapshot.tables.floatBlocks
+        var stride = bits ? descriptor.bitStride : descriptor.floatStride
+        // Code keys carry the encoding in the high byte of the block number.
+        var keyBase: UInt32 = 0
+        var blockMask: UInt32 = .max
+        if let codes {
+            guard let codesTable = snapshot.tables.codes else { return [] }
+            table = codesTable
+            stride = codes.stride
+            keyBase = UInt32(codes.id) << 24
+            blockMask = 0xFF_FFFF
+        }
         let rowsPerBlock = descriptor.rowsPerBlock
         let blockBytes = stride * rowsPerBlock
         let rowCount = Int(snapshot.counters.rowCount)
@@ -63,11 +80,11 @@ struct ExactScanner {
         var norms = [Float](repeating: 0, count: rowsPerBlock)
         var counts = [UInt32](repeating: 0, count: rowsPerBlock)
         try snapshot.txn.withCursor(table) { cursor in
-            var entry = try cursor.seek(compositeKey(id, 0))
+            var entry = try cursor.seek(compositeKey(id, keyBase))
             while let e = entry, e.key.count == 8 {
                 let key = e.key.bigEndianUInt64(at: 0)
-                guard key >> 32 == UInt64(id) else { break }
-                let firstRow = Int(UInt32(truncatingIfNeeded: key)) * rowsPerBlock
+                guard key >> 32 == UInt64(id), UInt32(truncatingIfNeeded: key) & ~blockMask == keyBase else { break }
+                let firstRow = Int(UInt32(truncatingIfNeeded: key) & blockMask) * rowsPerBlock
                 guard firstRow < rowCount else { break }
                 guard e.value.count == blockBytes, let base = e.value.baseAddress else {
                     throw QuiverError(.corrupted, "vector block at row \(firstRow) has \(e.value.count) bytes, expected \(blockBytes)", collection: snapshot.name)
@@ -136,19 +153,41 @@ struct ExactScanner {
         case .hamming:
             Kernels.hammingRows(query: query.assumingMemoryBound(to: UInt64.self), rows: base, byteStride: stride, rowCount: count, words: components, into: counts)
             for i in 0..<count { out[i] = Float(counts[i]) }
+        case .int8(let metric):
+            CodeKernels.dotU8Rows(q, base, stride: stride, rowCount: count, dimensions: components, into: out)
+            for i in 0..<count {
+                out[i] = CodeDistance.int8(out[i], query: q, dimensions: components, code: base + i * stride, stride: stride, metric: metric)
+            }
+        case .pq(let metric):
+            CodeKernels.pqRows(q, m: components, base, stride: stride, rowCount: count, into: out)
+            for i in 0..<count { out[i] = CodeDistance.pq(out[i], metric: metric) }
         }
     }
 
     /// Full-precision distances of `rows` (a shortlist), from the float blocks.
     func rescore(_ candidates: [Hit], query: UnsafePointer<Float>, kernel: DistanceKernel, k: Int) throws -> [Hit] {
+        try score(candidates, query: query, components: descriptor.dimensions, kernel: kernel, k: k)
+    }
+
+    /// The best `k` of `candidates` by `kernel`: their floats (the leading `components`), or
+    /// with `codes` that encoding's codes against a prepared query.
+    func score(_ candidates: [Hit], query: UnsafeRawPointer, components: Int, kernel: DistanceKernel, codes: Codebook? = nil, k: Int) throws -> [Hit] {
         var top = TopK(k: k)
-        let blocks = BlockReader(snapshot: snapshot, bits: false)
         var distance: Float = 0
         var norm: Float = 0
         var count: UInt32 = 0
+        if let codes {
+            guard let rows = EncodingMaintenance.rows(snapshot, codes) else { return [] }
+            for candidate in candidates {
+                Self.compute(kernel, query, components, rows.pointer(candidate.row), codes.stride, 1, &distance, &norm, &count)
+                top.push(distance: distance, row: candidate.row)
+            }
+            return top.sortedResults()
+        }
+        let blocks = BlockReader(snapshot: snapshot, bits: false)
         for candidate in candidates {
             let pointer = try blocks.row(candidate.row)
-            Self.compute(kernel, query, descriptor.dimensions, pointer, descriptor.floatStride, 1, &distance, &norm, &count)
+            Self.compute(kernel, query, components, pointer, descriptor.floatStride, 1, &distance, &norm, &count)
             top.push(distance: distance, row: candidate.row)
         }
         return top.sortedResults()

@@ -5,12 +5,15 @@ public struct SearchOptions: Sendable, Hashable {
     /// For Matryoshka collections: search on this declared prefix size instead of the full
     /// vector (re-normalised for cosine). `nil` searches the full vector.
     public var prefix: Int?
-    /// Whether a shortlist (from a Matryoshka prefix, or from Hamming distances of a binary
-    /// collection that keeps floats) is rescored on the full float vectors. With `false` the
-    /// shortlist's own distances are returned.
+    /// Whether a shortlist (from an encoding's codes, a Matryoshka prefix, or Hamming
+    /// distances of a binary collection that keeps floats) is rescored on the full float
+    /// vectors. With `false` the shortlist's own distances are returned.
     public var rescore: Bool
-    /// The shortlist holds `k × oversample` candidates before rescoring.
+    /// The shortlist holds `k × oversample` candidates before rescoring. 1...1,000.
     public var oversample: Int
+    /// Where candidates come from: the collection's encoding (by default, when it has one) or
+    /// the float vectors.
+    public var candidates: CandidateSource
     /// Whether results carry their metadata.
     public var includeMetadata: Bool
     /// The candidate list size of an index search (HNSW's efSearch): larger finds more of the
@@ -18,17 +21,30 @@ public struct SearchOptions: Sendable, Hashable {
     public var efSearch: Int?
     /// Whether the search may use the collection's index.
     public var strategy: SearchStrategy
+    /// For Matryoshka collections: score through these stages (prefixes and encodings, each
+    /// keeping a shortlist) instead of one scan; see ``Funnel``. The funnel runs as an exact
+    /// plan over the rows that pass the filter.
+    public var funnel: Funnel?
 
-    /// Creates options; the defaults search the full vector, rescore 4× oversampled
-    /// shortlists, and let the planner use the index when there is one.
-    public init(prefix: Int? = nil, rescore: Bool = true, oversample: Int = 4, includeMetadata: Bool = false,
-                efSearch: Int? = nil, strategy: SearchStrategy = .automatic) {
+    /// Creates options; the defaults search the full vector, take candidates from the
+    /// collection's encoding when it has one, rescore 4× oversampled shortlists, and let the
+    /// planner use the index when there is one.
+    public init(prefix: Int? = nil, candidates: CandidateSource = .automatic, rescore: Bool = true, oversample: Int = 4,
+                includeMetadata: Bool = false, efSearch: Int? = nil, strategy: SearchStrategy = .automatic) {
         self.prefix = prefix
+        self.candidates = candidates
         self.rescore = rescore
         self.oversample = oversample
         self.includeMetadata = includeMetadata
         self.efSearch = efSearch
         self.strategy = strategy
+        self.funnel = nil
+    }
+
+    /// Options that search through `funnel` (Matryoshka collections).
+    public init(funnel: Funnel, includeMetadata: Bool = false) {
+        self.init(includeMetadata: includeMetadata, strategy: .exact)
+        self.funnel = funnel
     }
 }
 

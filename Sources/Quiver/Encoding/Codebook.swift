@@ -1,0 +1,138 @@
+import QuiverKernels
+
+/// A trained encoding of one collection: what turns a float vector into a code, and a query
+/// into what scores codes. Stored in `codes.meta` (docs/file-format.md).
+struct Codebook: Hashable {
+    enum Model: Hashable {
+        /// Per-dimension affine ranges: `x_d ≈ offsets[d] + scales[d] × c_d`.
+        case int8(offsets: [Float], scales: [Float])
+        /// Sign bits.
+        case binary
+        /// A product quantiser (`m` × 256 centroids).
+        case pq(ProductQuantizer)
+    }
+
+    /// The encoding's number within its collection (1...255): the high byte of its code keys.
+    let id: UInt8
+    let parameters: EncodingParameters
+    /// Floats encoded: the dimensions, or the Matryoshka prefix.
+    let dimensions: Int
+    let model: Model
+    let trainedRows: Int
+
+    var encoding: VectorEncoding { parameters.encoding }
+
+    /// Bytes of one row's code in a code block: int8 codes then the reconstruction's squared
+    /// norm (f32, in the last 4 bytes); packed sign bits in whole 64-bit words; PQ codes.
+    /// Rounded up to 16 so that rows stay 16-byte aligned in the map.
+    var stride: Int {
+        switch model {
+        case .int8: (dimensions + 4 + 15) / 16 * 16
+        case .binary: (words * 8 + 15) / 16 * 16
+        case .pq(let pq): (pq.m + 15) / 16 * 16
+        }
+    }
+
+    /// 64-bit words of a binary code.
+    var words: Int { (dimensions + 63) / 64 }
+
+    /// Bytes a prepared query takes (see ``prepare(_:metric:into:)``).
+    var queryBytes: Int {
+        switch model {
+        case .int8: (dimensions + 2) * 4
+        case .binary: words * 8
+        case .pq(let pq): pq.m * 256 * 4
+        }
+    }
+
+    /// The scan kernel of these codes and the components it reads (dimensions, 64-bit words,
+    /// or PQ sub-vectors).
+    func kernel(metric: Metric) -> (DistanceKernel, Int) {
+        switch model {
+        case .int8: (.int8(metric), dimensions)
+        case .binary: (.hamming, words)
+        case .pq(let pq): (.pq(metric), pq.m)
+        }
+    }
+
+    /// The part of a stored float row this encoding reads: the prefix, re-normalised for
+    /// cosine, into `scratch` (`dimensions` floats) — or the row itself when it is whole.
+    func input(_ row: UnsafeRawPointer, metric: Metric, fullDimensions: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        let floats = row.assumingMemoryBound(to: Float.self)
+        guard dimensions != fullDimensions, metric == .cosine else { return floats }
+        scratch.update(from: floats, count: dimensions)
+        _ = VectorMath.normalize(scratch, count: dimensions)
+        return UnsafePointer(scratch)
+    }
+
+    /// Writes the code of `vector` (`dimensions` floats) into `code` (`stride` bytes).
+    func encode(_ vector: UnsafePointer<Float>, into code: UnsafeMutableRawPointer) {
+        code.initializeMemory(as: UInt8.self, repeating: 0, count: stride)
+        switch model {
+        case .int8(let offsets, let scales):
+            let bytes = code.assumingMemoryBound(to: UInt8.self)
+            var norm: Float = 0
+            for d in 0..<dimensions {
+                let c = Self.quantise(vector[d], offset: offsets[d], scale: scales[d])
+                bytes[d] = c
+                let x = offsets[d] + scales[d] * Float(c)
+                norm += x * x
+            }
+            code.storeBytes(of: norm, toByteOffset: stride - 4, as: Float.self)
+        case .binary:
+            packSignBits(UnsafeBufferPointer(start: vector, count: dimensions), into: UnsafeMutableRawBufferPointer(start: code, count: words * 8))
+        case .pq(let pq):
+            pq.encode(vector, into: code.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+
+    @inline(__always)
+    static func quantise(_ x: Float, offset: Float, scale: Float) -> UInt8 {
+        guard scale > 0 else { return 0 }
+        return UInt8(max(0, min(255, ((x - offset) / scale).rounded())))
+    }
+
+    /// The vector a code stands for (int8 and PQ), into `out` (`dimensions` floats); `false`
+    /// for binary codes, which stand for no vector.
+    func decode(_ code: UnsafeRawPointer, into out: UnsafeMutablePointer<Float>) -> Bool {
+        switch model {
+        case .int8(let offsets, let scales):
+            let bytes = code.assumingMemoryBound(to: UInt8.self)
+            for d in 0..<dimensions { out[d] = offsets[d] + scales[d] * Float(bytes[d]) }
+            return true
+        case .binary:
+            return false
+        case .pq(let pq):
+            pq.decode(code.assumingMemoryBound(to: UInt8.self), into: out)
+            return true
+        }
+    }
+
+    /// Turns a query (`dimensions` floats, normalised as the stored vectors are) into what
+    /// scores codes, in `buffer` (`queryBytes` bytes):
+    /// - int8: `q_d × scale_d` for each d, then `Σ q_d offset_d` and `|q|²`, so that
+    ///   `q·x̂ = Σ q'_d c_d + Σ q_d offset_d` (one u8 dot product per row);
+    /// - binary: the query's sign bits;
+    /// - PQ: the per-query table, `m × 256` inner products (cosine, dot) or squared L2 parts.
+    func prepare(_ query: UnsafePointer<Float>, metric: Metric, into buffer: UnsafeMutableRawPointer) {
+        switch model {
+        case .int8(let offsets, let scales):
+            let q = buffer.assumingMemoryBound(to: Float.self)
+            var bias: Float = 0
+            var norm: Float = 0
+            for d in 0..<dimensions {
+                q[d] = query[d] * scales[d]
+                bias += query[d] * offsets[d]
+                norm += query[d] * query[d]
+            }
+            q[dimensions] = bias
+            q[dimensions + 1] = norm
+        case .binary:
+            buffer.initializeMemory(as: UInt8.self, repeating: 0, count: words * 8)
+            packSignBits(UnsafeBufferPointer(start: query, count: dimensions), into: UnsafeMutableRawBufferPointer(start: buffer, count: words * 8))
+        case .pq(let pq):
+            let table = buffer.assumingMemoryBound(to: Float.self)
+            if metric == .l2 { pq.squaredL2Table(query: query, into: table) } else { pq.innerProductTable(query: query, into: table) }
+        }
+    }
+}

@@ -37,8 +37,14 @@ struct BenchANNCommand: ParsableCommand {
     @Option(help: "The metric.")
     var metric: MetricName = .cosine
 
-    @Option(help: "The index: hnsw (graph), or flat (exact scans, of the floats and of --encoding's codes).")
+    @Option(help: "The index: hnsw (graph), flat (exact scans, of the floats and of --encoding's codes), or ivfpq (inverted lists of PQ codes: --nlist, --pq-m, --nprobe).")
     var index: String = "hnsw"
+
+    @Option(help: ArgumentHelp("IVF-PQ lists (k-means clusters) for --index ivfpq.", valueName: "n"))
+    var nlist: Int = 1_024
+
+    @Option(help: ArgumentHelp("IVF-PQ lists probed per query to sweep, comma-separated.", valueName: "1,4,16,64"))
+    var nprobe: String = "1,4,16,64"
 
     @Option(help: ArgumentHelp("Also build this encoding and sweep searches that take candidates from it: int8, binary, pq (with --pq-m) or pq<m>.", valueName: "encoding"))
     var encoding: String?
@@ -103,10 +109,15 @@ struct BenchANNCommand: ParsableCommand {
     var efValues: [Int] { efSearch.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
     var selectivities: [Double] { (filterSelectivity ?? "").split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
     var oversampleValues: [Int] { oversample.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    var nprobeValues: [Int] { nprobe.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     /// The encoding `--encoding` (and `--pq-m`) name.
     var parsedEncoding: VectorEncoding? {
         get throws {
+            if index == "ivfpq" {
+                guard let pqM else { throw ValidationError("--index ivfpq needs --pq-m") }
+                return .ivfpq(nlist: nlist, m: pqM)
+            }
             guard let encoding else { return nil }
             if encoding == "pq" {
                 guard let pqM else { throw ValidationError("--encoding pq needs --pq-m") }
@@ -118,7 +129,12 @@ struct BenchANNCommand: ParsableCommand {
     }
 
     func validate() throws {
-        guard index == "hnsw" || index == "flat" else { throw ValidationError("--index must be hnsw or flat") }
+        guard ["hnsw", "flat", "ivfpq"].contains(index) else { throw ValidationError("--index must be hnsw, flat or ivfpq") }
+        if index == "ivfpq" {
+            guard encoding == nil else { throw ValidationError("--index ivfpq builds its own encoding: leave out --encoding") }
+            guard !nprobeValues.isEmpty, nprobeValues.count == nprobe.split(separator: ",").count, nprobeValues.allSatisfy({ (1...nlist).contains($0) })
+            else { throw ValidationError("--nprobe takes comma-separated integers in 1...nlist") }
+        }
         _ = try parsedEncoding
         guard !oversampleValues.isEmpty, oversampleValues.count == oversample.split(separator: ",").count,
               oversampleValues.allSatisfy({ (1...1_000).contains($0) })
@@ -127,8 +143,8 @@ struct BenchANNCommand: ParsableCommand {
         if !funnels.isEmpty && (index != "flat" || prefix != nil || binarize) {
             throw ValidationError("--funnel needs --index flat, without --prefix or --binarize")
         }
-        if index == "flat" && (filterSelectivity != nil || !filters.isEmpty || churn != nil) {
-            throw ValidationError("--index flat does not combine with filtered sweeps or --churn")
+        if index != "hnsw" && (filterSelectivity != nil || !filters.isEmpty || churn != nil) {
+            throw ValidationError("--index \(index) does not combine with filtered sweeps or --churn")
         }
         guard k >= 1 else { throw ValidationError("--k must be at least 1") }
         guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be in 1...256") }
@@ -229,16 +245,30 @@ struct BenchANNCommand: ParsableCommand {
         var encodingCurve: [(recall: Double, queriesPerSecond: Double)] = []
         var filtered: [JSONOutput] = []
         var openMilliseconds = 0.0
+        var storeResidentBytes = 0
+        var encodedResidentBytes = 0
+        var encodingBytes = 0
         do {
             // Open and first query, in a store nobody in this process has open.
+            let fileResidentBefore = Self.residentFileBytes()
             let openStarted = now()
             let database = try Database(path: store.path, configuration: .init(readOnly: true))
             _ = try database.read { tx in
-                try searchOne(tx.collection(name), firstQuery, k: k, ef: efValues[0], filter: nil, strategy: index == "flat" ? .exact : .index)
+                try searchOne(tx.collection(name), firstQuery, k: k, ef: efValues[0], filter: nil, strategy: index == "hnsw" ? .index : .exact)
             }
             openMilliseconds = (now() - openStarted) * 1000
 
-            if index == "flat" {
+            // Encoded searches first: the store pages they touch are measured before the float
+            // sweeps page in every vector.
+            if let info = encodingInfo {
+                let tables = try database.inspect().collections.first { $0.name == name }?.bytesPerTable ?? [:]
+                encodingBytes = info.parameters.encoding.description.hasPrefix("ivfpq")
+                    ? (tables["ivf.lists"] ?? 0) + (tables["codes.meta"] ?? 0)
+                    : (tables["codes"] ?? 0) + (tables["codes.meta"] ?? 0)
+                (encodingSweep, encodingCurve) = try sweepEncoding(database, name: name, info: info, rows: load.records, queries: queryVectors, truth: truthRows)
+                encodedResidentBytes = max(0, Self.residentFileBytes() - fileResidentBefore)
+            }
+            if index != "hnsw" {
                 let run = try timeQueries(database, name: name, queries: queryVectors, k: k, ef: nil, filter: nil, strategy: .exact)
                 let recall = truthRows.map { BenchExactCommand.recall(run.results, truth: $0, k: k) }
                 sweep = [Self.entry(recall: recall, run: run, k: k, extra: [("candidates", .string("floats"))])]
@@ -251,9 +281,7 @@ struct BenchANNCommand: ParsableCommand {
                 let recall = truthRows.map { BenchExactCommand.recall(run.results, truth: $0, k: k) }
                 funnelSweep.append(Self.entry(recall: recall, run: run, k: k, extra: [("funnel", .string(text))]))
             }
-            if let info = encodingInfo {
-                (encodingSweep, encodingCurve) = try sweepEncoding(database, name: name, info: info, rows: load.records, queries: queryVectors, truth: truthRows)
-            }
+            storeResidentBytes = max(0, Self.residentFileBytes() - fileResidentBefore)
 
             let filterCases: [(label: String, filter: Filter)] =
                 try selectivities.map { s in (String(s), Field("bucket") < .int64(Int64((s * 1_000).rounded()))) }
@@ -325,6 +353,9 @@ struct BenchANNCommand: ParsableCommand {
             ("funnel_sweep", .array(funnelSweep)),
             ("open_to_first_result_ms", .rounded(openMilliseconds, 3)),
             ("resident_bytes", .number(Self.residentBytes())),
+            ("store_resident_bytes", .number(storeResidentBytes)),
+            ("encoded_store_resident_bytes", encodingInfo == nil ? .null : .number(encodedResidentBytes)),
+            ("encoding_bytes", encodingInfo == nil ? .null : .number(encodingBytes)),
             ("sweep", .array(sweep)),
             ("filtered", .array(filtered)),
             ("churn", churnReport ?? .null),
@@ -387,7 +418,23 @@ struct BenchANNCommand: ParsableCommand {
         var sweep: [JSONOutput] = []
         var curve: [(recall: Double, queriesPerSecond: Double)] = []
         let candidates = CandidateSource.encoding(info.parameters.encoding)
-        let strategy: SearchStrategy = index == "flat" ? .exact : .index
+        let strategy: SearchStrategy = index == "hnsw" ? .index : .exact
+        if index == "ivfpq" {
+            // Candidates from the lists: every --nprobe, the codes alone then each --oversample.
+            for probes in nprobeValues {
+                for factor in [nil] + oversampleValues.map(Optional.some) {
+                    var options = SearchOptions(candidates: candidates, rescore: factor != nil, oversample: factor ?? 1, strategy: .automatic)
+                    options.nprobe = probes
+                    let run = try timeQueries(database, name: name, queries: queries, k: k, ef: nil, filter: nil, strategy: .automatic, base: options)
+                    let recall = truth.map { BenchExactCommand.recall(run.results, truth: $0, k: k) }
+                    if let recall, factor != nil { curve.append((recall, run.queriesPerSecond)) }
+                    sweep.append(Self.entry(recall: recall, run: run, k: k, extra: [
+                        ("nprobe", .number(probes)), ("oversample", factor.map { .number($0) } ?? .null), ("rescored", .bool(factor != nil)),
+                    ]))
+                }
+            }
+            return (sweep, curve)
+        }
         let efs: [Int?] = index == "flat" ? [nil] : efValues
         for ef in efs {
             // The codes alone: recall without rescoring, and (flat) codes scored per second.
@@ -498,6 +545,16 @@ struct BenchANNCommand: ParsableCommand {
             text += "\n"
         }
         try text.write(toFile: path, atomically: false, encoding: .utf8)
+    }
+
+    /// Pages of mapped files resident in this process (Linux: `RssFile` of /proc/self/status),
+    /// 0 where unknown: opened after the load, the store's map adds only what searches touch.
+    static func residentFileBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("RssFile:") }),
+              let kb = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return kb * 1_024
     }
 
     /// This process's resident memory (Linux: /proc/self/statm), 0 where unknown.

@@ -29,6 +29,8 @@ final class CollectionWriteState {
     /// Rows whose vectors changed, to re-encode at flush; tracked only when the collection has
     /// encodings.
     private var codeRows = Set<UInt32>()
+    /// Rows deleted, to take out of IVF lists at flush (tracked with ``codeRows``).
+    private var codeRemoved = Set<UInt32>()
     /// Whether the collection has encodings (read once, kept up to date by build and drop).
     private var encoded: Bool?
 
@@ -45,7 +47,7 @@ final class CollectionWriteState {
     var tables: StoreTables { snapshot.tables }
     var isClean: Bool {
         floatBlocks.isEmpty && bitBlocks.isEmpty && liveChunks.isEmpty && postingChanges.isEmpty && !countersDirty
-            && graphRemoved.isEmpty && graphInserted.isEmpty && codeRows.isEmpty
+            && graphRemoved.isEmpty && graphInserted.isEmpty && codeRows.isEmpty && codeRemoved.isEmpty
     }
 
     // MARK: index upkeep
@@ -72,7 +74,10 @@ final class CollectionWriteState {
     /// Records that `row` got a vector (a new record or a new vector for an existing one): it
     /// enters the graph and is encoded at flush.
     func vectorWritten(_ row: UInt32) throws {
-        if try hasEncodings() { codeRows.insert(row) }
+        if try hasEncodings() {
+            codeRows.insert(row)
+            codeRemoved.remove(row)
+        }
         guard try hasIndex() else { return }
         graphInserted.insert(row)
     }
@@ -80,6 +85,7 @@ final class CollectionWriteState {
     /// Records that `row`'s vector goes (deleted, or about to be replaced): it leaves the graph.
     func vectorRemoved(_ row: UInt32) throws {
         codeRows.remove(row)
+        if try hasEncodings() { codeRemoved.insert(row) }
         guard try hasIndex() else { return }
         graphRemoved.insert(row)
         graphInserted.remove(row)
@@ -284,11 +290,13 @@ final class CollectionWriteState {
         postingChanges.removeAll(keepingCapacity: true)
         try snapshot.counters.encoded.withUnsafeBytes { try txn.put(tables.counters, key: compositeKey(id, 0), value: $0) }
         countersDirty = false
-        if !codeRows.isEmpty {
+        if !codeRows.isEmpty || !codeRemoved.isEmpty {
             // After the vectors are written: codes are made from the stored floats.
             let rows = codeRows.sorted()
+            let removed = codeRemoved.sorted()
             codeRows.removeAll()
-            try EncodingMaintenance(snapshot: snapshot).encode(rows: rows)
+            codeRemoved.removeAll()
+            try EncodingMaintenance(snapshot: snapshot).encode(rows: rows, removed: removed)
         }
         if !graphRemoved.isEmpty || !graphInserted.isEmpty {
             // After the vectors and live bitmaps are written: the graph reads both.

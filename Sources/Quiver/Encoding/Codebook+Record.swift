@@ -11,6 +11,7 @@ extension Codebook {
         case int8 = 1
         case binary = 2
         case pq = 3
+        case ivfpq = 4
     }
 
     var kind: Kind {
@@ -18,6 +19,7 @@ extension Codebook {
         case .int8: .int8
         case .binary: .binary
         case .pq: .pq
+        case .ivfpq: .ivfpq
         }
     }
 
@@ -26,6 +28,7 @@ extension Codebook {
         case .int8(let offsets, let scales): offsets + scales
         case .binary: []
         case .pq(let pq): pq.centroids
+        case .ivfpq(let coarse, _, let pq): coarse + pq.centroids
         }
     }
 
@@ -38,13 +41,17 @@ extension Codebook {
         out.append(id)
         out.appendLittleEndian(UInt32(dimensions))
         out.appendLittleEndian(UInt32(stride))
-        if case .pq(let m) = parameters.encoding { out.appendLittleEndian(UInt32(m)) } else { out.appendLittleEndian(UInt32(0)) }
+        switch parameters.encoding {
+        case .pq(let m), .ivfpq(_, let m): out.appendLittleEndian(UInt32(m))
+        default: out.appendLittleEndian(UInt32(0))
+        }
         out.appendLittleEndian(parameters.seed)
         out.appendLittleEndian(UInt32(parameters.sampleSize))
         out.appendLittleEndian(UInt32(trainedRows))
         out.appendLittleEndian(UInt32(parameters.iterations))
         out.appendLittleEndian(UInt32(parameters.prefix ?? 0))
         out.appendLittleEndian(UInt32(floats.count))
+        if case .ivfpq(let nlist, _) = parameters.encoding { out.appendLittleEndian(UInt32(nlist)) }
         out.append(contentsOf: [UInt8](repeating: 0, count: Self.headerSize - out.count))
         for f in floats { out.appendLittleEndian(f.bitPattern) }
         return out
@@ -64,6 +71,7 @@ extension Codebook {
         let iterations = Int(try reader.littleEndian(UInt32.self))
         let prefix = Int(try reader.littleEndian(UInt32.self))
         let floatCount = Int(try reader.littleEndian(UInt32.self))
+        let nlist = Int(try reader.littleEndian(UInt32.self))
         guard dimensions > 0, bytes.count == Self.headerSize + floatCount * 4 else { throw .invalid("codebook of \(bytes.count) bytes", at: 0) }
         var floats = [Float](repeating: 0, count: floatCount)
         for i in 0..<floatCount {
@@ -83,6 +91,14 @@ extension Codebook {
             guard m > 0, dimensions % m == 0, floatCount == 256 * dimensions else { throw .invalid("PQ codebook of \(floatCount) floats for m = \(m)", at: 12) }
             model = .pq(ProductQuantizer(dimensions: dimensions, m: m, centroids: floats))
             encoding = .pq(m: m)
+        case .ivfpq:
+            guard m > 0, dimensions % m == 0, nlist > 0, floatCount == (nlist + 256) * dimensions else {
+                throw .invalid("IVF-PQ codebook of \(floatCount) floats for nlist = \(nlist), m = \(m)", at: 12)
+            }
+            let split = nlist * dimensions
+            model = .ivfpq(coarse: Array(floats[..<split]), nlist: nlist,
+                           pq: ProductQuantizer(dimensions: dimensions, m: m, centroids: Array(floats[split...])))
+            encoding = .ivfpq(nlist: nlist, m: m)
         }
         parameters = EncodingParameters(encoding, prefix: prefix == 0 ? nil : prefix, sampleSize: sampleSize, seed: seed, iterations: iterations)
         guard stride == self.stride else { throw .invalid("code stride \(stride), expected \(self.stride)", at: 8) }

@@ -10,6 +10,8 @@ struct Codebook: Hashable {
         case binary
         /// A product quantiser (`m` × 256 centroids).
         case pq(ProductQuantizer)
+        /// `nlist` coarse centroids (row-major) and the product quantiser of the residuals.
+        case ivfpq(coarse: [Float], nlist: Int, pq: ProductQuantizer)
     }
 
     /// The encoding's number within its collection (1...255): the high byte of its code keys.
@@ -21,6 +23,8 @@ struct Codebook: Hashable {
     let trainedRows: Int
 
     var encoding: VectorEncoding { parameters.encoding }
+    /// Whether the codes live in IVF lists (rather than one code per row in row blocks).
+    var isInverted: Bool { if case .ivfpq = model { true } else { false } }
 
     /// Bytes of one row's code in a code block: int8 codes then the reconstruction's squared
     /// norm (f32, in the last 4 bytes); packed sign bits in whole 64-bit words; PQ codes.
@@ -30,28 +34,32 @@ struct Codebook: Hashable {
         case .int8: (dimensions + 4 + 15) / 16 * 16
         case .binary: (words * 8 + 15) / 16 * 16
         case .pq(let pq): (pq.m + 15) / 16 * 16
+        // The row's list (u32): its code lives in the list (`ivf.lists`).
+        case .ivfpq: 4
         }
     }
 
     /// 64-bit words of a binary code.
     var words: Int { (dimensions + 63) / 64 }
+    /// Bytes of a binary code that hold bits: a float query scores them by one table each.
+    var bitBytes: Int { (dimensions + 7) / 8 }
 
     /// Bytes a prepared query takes (see ``prepare(_:metric:into:)``).
     var queryBytes: Int {
         switch model {
         case .int8: (dimensions + 2) * 4
-        case .binary: words * 8
-        case .pq(let pq): pq.m * 256 * 4
+        case .binary: (bitBytes * 256 + 2) * 4
+        case .pq(let pq), .ivfpq(_, _, let pq): pq.m * 256 * 4
         }
     }
 
-    /// The scan kernel of these codes and the components it reads (dimensions, 64-bit words,
+    /// The scan kernel of these codes and the components it reads (dimensions, code bytes,
     /// or PQ sub-vectors).
     func kernel(metric: Metric) -> (DistanceKernel, Int) {
         switch model {
         case .int8: (.int8(metric), dimensions)
-        case .binary: (.hamming, words)
-        case .pq(let pq): (.pq(metric), pq.m)
+        case .binary: (.bits(metric), bitBytes)
+        case .pq(let pq), .ivfpq(_, _, let pq): (.pq(metric), pq.m)
         }
     }
 
@@ -83,6 +91,8 @@ struct Codebook: Hashable {
             packSignBits(UnsafeBufferPointer(start: vector, count: dimensions), into: UnsafeMutableRawBufferPointer(start: code, count: words * 8))
         case .pq(let pq):
             pq.encode(vector, into: code.assumingMemoryBound(to: UInt8.self))
+        case .ivfpq:
+            preconditionFailure("IVF-PQ codes live in their lists (IVFLists)")
         }
     }
 
@@ -105,6 +115,8 @@ struct Codebook: Hashable {
         case .pq(let pq):
             pq.decode(code.assumingMemoryBound(to: UInt8.self), into: out)
             return true
+        case .ivfpq:
+            return false
         }
     }
 
@@ -112,7 +124,12 @@ struct Codebook: Hashable {
     /// scores codes, in `buffer` (`queryBytes` bytes):
     /// - int8: `q_d × scale_d` for each d, then `Σ q_d offset_d` and `|q|²`, so that
     ///   `q·x̂ = Σ q'_d c_d + Σ q_d offset_d` (one u8 dot product per row);
-    /// - binary: the query's sign bits;
+    /// - binary: one table per code byte, `table[j × 256 + v]` = the sum of the query
+    ///   components whose bits are set in `v` at byte `j`, then `Σ q_d` and `1/√D`: the
+    ///   asymmetric estimate `q·x ≈ (2 Σ_{bit d set} q_d − Σ q_d) / √D` of a unit vector from
+    ///   its signs ranks far better than Hamming distance to the query's own signs (on debian,
+    ///   the true top 10 are 95% within the 40 best by this estimate, 86% by Hamming), and it
+    ///   is scored by the PQ kernels, `D/8` lookups per code;
     /// - PQ: the per-query table, `m × 256` inner products (cosine, dot) or squared L2 parts.
     func prepare(_ query: UnsafePointer<Float>, metric: Metric, into buffer: UnsafeMutableRawPointer) {
         switch model {
@@ -128,11 +145,27 @@ struct Codebook: Hashable {
             q[dimensions] = bias
             q[dimensions + 1] = norm
         case .binary:
-            buffer.initializeMemory(as: UInt8.self, repeating: 0, count: words * 8)
-            packSignBits(UnsafeBufferPointer(start: query, count: dimensions), into: UnsafeMutableRawBufferPointer(start: buffer, count: words * 8))
+            let table = buffer.assumingMemoryBound(to: Float.self)
+            var sum: Float = 0
+            for j in 0..<bitBytes {
+                let t = table + j * 256
+                t[0] = 0
+                // Bit 7 − i of byte j stands for component 8j + i (numpy.packbits order).
+                for v in 1..<256 {
+                    let high = 7 - (v.trailingZeroBitCount)
+                    let d = 8 * j + high
+                    t[v] = t[v & (v - 1)] + (d < dimensions ? query[d] : 0)
+                }
+            }
+            for d in 0..<dimensions { sum += query[d] }
+            table[bitBytes * 256] = sum
+            table[bitBytes * 256 + 1] = 1 / Float(dimensions).squareRoot()
         case .pq(let pq):
             let table = buffer.assumingMemoryBound(to: Float.self)
             if metric == .l2 { pq.squaredL2Table(query: query, into: table) } else { pq.innerProductTable(query: query, into: table) }
+        case .ivfpq(_, _, let pq):
+            // Inner products with the residual codes, for every metric (see IVFSearch).
+            pq.innerProductTable(query: query, into: buffer.assumingMemoryBound(to: Float.self))
         }
     }
 }

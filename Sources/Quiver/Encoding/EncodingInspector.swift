@@ -38,13 +38,41 @@ struct EncodingInspector {
             }
         }
         let live = try FilterEvaluator.liveRows(snapshot)
-        for codebook in codebooks {
+        for codebook in codebooks where codebook.isInverted {
+            problems += try listViolations(codebook, live: live)
+        }
+        for codebook in codebooks where !codebook.isInverted {
             var missing = 0
             live.forEach { row in
                 if !(blocksSeen[codebook.id]?.contains(Int(row) / rowsPerBlock) ?? false) { missing += 1 }
             }
             if missing > 0 { problems.append("codes: \(missing) live rows have no \(codebook.encoding) code") }
         }
+        return problems
+    }
+
+    /// An IVF-PQ encoding's lists: each decodes, lists every live row exactly once (in the
+    /// list the row plane names), and no other row.
+    private func listViolations(_ codebook: Codebook, live: RowSet) throws -> [String] {
+        let lists = try IVFLists(snapshot: snapshot, codebook: codebook)
+        var problems: [String] = []
+        var seen = RowSet(capacity: Int(snapshot.counters.rowCount))
+        for list in 0..<lists.nlist {
+            let rows: [UInt32]
+            do { rows = try lists.read(list: list).rows } catch let error as QuiverError {
+                problems.append("ivf.lists: \(error.message)")
+                continue
+            }
+            for row in rows {
+                if !live.contains(row) { problems.append("ivf.lists: list \(list) of \(codebook.encoding) holds row \(row), which is not live") }
+                else if seen.contains(row) { problems.append("ivf.lists: row \(row) is in more than one list of \(codebook.encoding)") }
+                else if try lists.storedList(of: row) != list { problems.append("ivf.lists: row \(row) is in list \(list), its row plane says otherwise") }
+                seen.insert(row)
+            }
+        }
+        var missing = 0
+        live.forEach { if !seen.contains($0) { missing += 1 } }
+        if missing > 0 { problems.append("ivf.lists: \(missing) live rows are in no list of \(codebook.encoding)") }
         return problems
     }
 
@@ -63,9 +91,22 @@ struct EncodingInspector {
         defer { scratch.deallocate(); decoded.deallocate() }
         var squaredError = 0.0
         var reconstructs = true
+        let lists = codebook.isInverted ? try IVFLists(snapshot: snapshot, codebook: codebook) : nil
+        var entry = [UInt8](repeating: 0, count: (lists?.entryStride ?? 0) + 4)
+        let listScratch = UnsafeMutablePointer<Float>.allocate(capacity: max(lists?.nlist ?? 1, codebook.dimensions))
+        defer { listScratch.deallocate() }
         for row in sample {
             let input = codebook.input(floats.pointer(row), metric: metric, fullDimensions: dimensions, scratch: scratch)
-            guard codebook.decode(codes.pointer(row), into: decoded) else { reconstructs = false; break }
+            if let lists {
+                // Codes are a function of the stored floats: encode again and decode.
+                let list = lists.assign(input, scratch: listScratch)
+                entry.withUnsafeMutableBytes { lists.entry(input, list: list, residual: decoded, into: $0.baseAddress!) }
+                entry.withUnsafeBytes { lists.pq.decode($0.baseAddress!.assumingMemoryBound(to: UInt8.self), into: decoded) }
+                lists.coarse.withUnsafeBufferPointer { c in for d in 0..<codebook.dimensions { decoded[d] += c[list * codebook.dimensions + d] } }
+            } else if !codebook.decode(codes.pointer(row), into: decoded) {
+                reconstructs = false
+                break
+            }
             for d in 0..<codebook.dimensions {
                 let e = Double(input[d] - decoded[d])
                 squaredError += e * e
@@ -81,8 +122,10 @@ struct EncodingInspector {
             let vector = Array(UnsafeBufferPointer(start: floats.pointer(row).assumingMemoryBound(to: Float.self), count: dimensions))
             let exactOptions = SearchOptions(prefix: prefix, candidates: .floats, rescore: false, strategy: .exact)
             let exact = try reader.exactScanHits(vector, k: k, rows: live, options: exactOptions)
-            let coded = try reader.codeScan(codebook, context: context, query: vector, full: vector, rows: live, k: k,
-                                            options: SearchOptions(prefix: prefix, rescore: false, strategy: .exact))
+            let options = SearchOptions(prefix: prefix, rescore: false, strategy: .exact)
+            let coded = codebook.isInverted
+                ? try reader.ivfSearch(codebook, context: context, query: vector, full: vector, rows: nil, k: k, options: options)
+                : try reader.codeScan(codebook, context: context, query: vector, full: vector, rows: live, k: k, options: options)
             let truth = Set(exact.map(\.row))
             found += coded.filter { truth.contains($0.row) }.count
             expected += truth.count

@@ -79,11 +79,14 @@ struct EncodingMaintenance {
                 throw fail("binary codes (sign bits) need a cosine or dot collection, this one is \(schema.metric)")
             }
             if case .binary = schema.vectors { throw fail("a binary collection stores its bits already") }
-        case .pq(let m):
+        case .pq(let m), .ivfpq(_, let m):
             guard m >= 1, m <= dimensions, dimensions % m == 0 else {
                 throw fail("PQ m must divide the \(dimensions) dimensions, got m = \(m)")
             }
             guard m <= 256 else { throw fail("PQ m must be at most 256, got \(m)") }
+            if case .ivfpq(let nlist, _) = parameters.encoding, !(1...65_536).contains(nlist) {
+                throw fail("nlist must be in 1...65536, got \(nlist)")
+            }
         }
     }
 
@@ -105,17 +108,25 @@ struct EncodingMaintenance {
         if liveCount == 0, parameters.encoding != .binary {
             throw QuiverError(.invalidArgument, "the collection has no rows to train \(parameters.encoding) on", collection: snapshot.name)
         }
+        if case .ivfpq(let nlist, _) = parameters.encoding, nlist > min(liveCount, parameters.sampleSize) {
+            throw QuiverError(.invalidArgument, "nlist \(nlist) is larger than the \(min(liveCount, parameters.sampleSize)) rows to train on", collection: snapshot.name)
+        }
         try Database.raiseFormat(txn, meta: snapshot.tables.meta, to: .withEncodings)
         let sample = Self.sample(live, count: parameters.sampleSize, seed: parameters.seed)
         let codebook = try train(parameters, id: newID, dimensions: dimensions, sample: sample, threads: threads, progress: progress)
         try codebook.encoded.withUnsafeBytes { try txn.put(metaTable, key: compositeKey(id, UInt32(codebook.id)), value: $0) }
-        try encodeAll(codebook, live: live, progress: progress)
+        if codebook.isInverted {
+            try IVFLists(snapshot: snapshot, codebook: codebook).build(live: live, progress: progress)
+        } else {
+            try encodeAll(codebook, live: live, progress: progress)
+        }
         return codebook
     }
 
     /// Deletes an encoding: its codebook and its code blocks.
     func drop(_ codebook: Codebook) throws {
         _ = try txn.delete(metaTable, key: compositeKey(id, UInt32(codebook.id)))
+        if codebook.isInverted { try IVFLists(snapshot: snapshot, codebook: codebook).drop() }
         let first = Self.blockKey(collection: id, encoding: codebook.id, block: 0)
         try txn.withCursor(codesTable) { cursor in
             var entry = try cursor.seek(first)
@@ -183,6 +194,33 @@ struct EncodingMaintenance {
                                        progress: progress.map { report in { done, total in report("training", done, total) } })
             }
             model = .pq(pq)
+        case .ivfpq(let nlist, let m):
+            var vectors = trainingVectors(sample, dimensions: dimensions)
+            let report = progress.map { report in { (done: Int, total: Int) in report("training", done, total) } }
+            let coarse = vectors.withUnsafeBufferPointer { v in
+                KMeans.train(points: v.baseAddress!, count: sample.count, dimensions: dimensions, clusters: nlist,
+                             iterations: parameters.iterations, seed: parameters.seed, progress: report)
+            }
+            // The PQ learns the residuals to each training vector's nearest centroid.
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nlist)
+            defer { scratch.deallocate() }
+            coarse.withUnsafeBufferPointer { c in
+                vectors.withUnsafeMutableBufferPointer { v in
+                    for i in 0..<sample.count {
+                        let x = v.baseAddress! + i * dimensions
+                        Kernels.squaredL2Rows(query: x, rows: UnsafeRawPointer(c.baseAddress!), byteStride: dimensions * 4, rowCount: nlist,
+                                              dimensions: dimensions, into: scratch)
+                        var best = 0
+                        for j in 1..<nlist where scratch[j] < scratch[best] { best = j }
+                        for d in 0..<dimensions { x[d] -= c[best * dimensions + d] }
+                    }
+                }
+            }
+            let pq = vectors.withUnsafeBufferPointer { v in
+                ProductQuantizer.train(points: v.baseAddress!, count: sample.count, dimensions: dimensions, m: m,
+                                       iterations: parameters.iterations, seed: parameters.seed &+ 1, progress: report)
+            }
+            model = .ivfpq(coarse: coarse, nlist: nlist, pq: pq)
         }
         return Codebook(id: id, parameters: parameters, dimensions: dimensions, model: model, trainedRows: parameters.encoding == .binary ? 0 : sample.count)
     }
@@ -217,11 +255,16 @@ struct EncodingMaintenance {
 
     // MARK: upkeep
 
-    /// Re-encodes `rows` (ascending; their floats are written) in every encoding.
-    func encode(rows: [UInt32]) throws {
-        guard !rows.isEmpty else { return }
-        let codebooks = try Self.codebooks(snapshot)
-        guard !codebooks.isEmpty else { return }
+    /// Re-encodes `rows` (ascending; their floats are written) in every encoding, and takes
+    /// `removed` rows (deleted) out of IVF lists.
+    func encode(rows: [UInt32], removed: [UInt32] = []) throws {
+        guard !rows.isEmpty || !removed.isEmpty else { return }
+        var codebooks = try Self.codebooks(snapshot)
+        for codebook in codebooks where codebook.isInverted {
+            try IVFLists(snapshot: snapshot, codebook: codebook).update(written: rows, removed: removed)
+        }
+        codebooks.removeAll { $0.isInverted }
+        guard !codebooks.isEmpty, !rows.isEmpty else { return }
         let rowsPerBlock = descriptor.rowsPerBlock
         let shift = UInt32(descriptor.blockShift)
         let floats = VectorRows(snapshot: snapshot, bits: false)

@@ -80,3 +80,30 @@ struct ProductQuantizer: Sendable, Hashable {
         } }
     }
 }
+
+enum KMeans {
+    static func train(points: UnsafePointer<Float>, count: Int, dimensions: Int, clusters: Int, iterations: Int = 20, seed: UInt64,
+                      progress: ((Int, Int) -> Void)? = nil) -> [Float] {
+        var c = [Float](repeating: 0, count: clusters * dimensions)
+        for k in 0..<clusters {
+            let p = (k * 7919 + Int(seed % 1000)) % count
+            for t in 0..<dimensions { c[k * dimensions + t] = points[p * dimensions + t] }
+        }
+        for it in 0..<iterations {
+            var sums = [Float](repeating: 0, count: clusters * dimensions)
+            var counts = [Int](repeating: 0, count: clusters)
+            for i in 0..<count {
+                var best = 0; var bd = Float.infinity
+                for k in 0..<clusters {
+                    let d = c.withUnsafeBufferPointer { Kernels.squaredL2(points + i * dimensions, UnsafeRawPointer($0.baseAddress! + k * dimensions), count: dimensions) }
+                    if d < bd { bd = d; best = k }
+                }
+                counts[best] += 1
+                for t in 0..<dimensions { sums[best * dimensions + t] += points[i * dimensions + t] }
+            }
+            for k in 0..<clusters where counts[k] > 0 { for t in 0..<dimensions { c[k * dimensions + t] = sums[k * dimensions + t] / Float(counts[k]) } }
+            progress?(it + 1, iterations)
+        }
+        return c
+    }
+}

@@ -20,22 +20,35 @@ public enum VectorEncoding: Sendable, Hashable, CustomStringConvertible {
     /// the nearest of 256 centroids trained by k-means; `m` bytes per vector, scored by
     /// per-query lookup tables. `m` divides the dimensions.
     case pq(m: Int)
+    /// An inverted file (Jégou et al. 2011, IVFADC): k-means splits the vectors into `nlist`
+    /// lists, and each list stores its rows' PQ codes (`m` bytes) of the residual to the list's
+    /// centroid, contiguously, so a search reads only the `nprobe` lists nearest the query
+    /// (``SearchOptions/nprobe``). The path for collections larger than memory.
+    case ivfpq(nlist: Int, m: Int)
 
-    /// `int8`, `binary` or `pq48`.
+    /// `int8`, `binary`, `pq48` or `ivfpq1024x48`.
     public var description: String {
         switch self {
         case .int8: "int8"
         case .binary: "binary"
         case .pq(let m): "pq\(m)"
+        case .ivfpq(let nlist, let m): "ivfpq\(nlist)x\(m)"
         }
     }
 
-    /// Parses ``description``'s form (`int8`, `binary`, `pq48`); `nil` for anything else.
+    /// Parses ``description``'s form (`int8`, `binary`, `pq48`, `ivfpq1024x48`); `nil` for
+    /// anything else.
     public init?(_ text: String) {
         switch text {
         case "int8": self = .int8
         case "binary": self = .binary
         default:
+            if text.hasPrefix("ivfpq") {
+                let parts = text.dropFirst(5).split(separator: "x")
+                guard parts.count == 2, let nlist = Int(parts[0]), let m = Int(parts[1]), nlist > 0, m > 0 else { return nil }
+                self = .ivfpq(nlist: nlist, m: m)
+                return
+            }
             guard text.hasPrefix("pq"), let m = Int(text.dropFirst(2)), m > 0 else { return nil }
             self = .pq(m: m)
         }
@@ -70,7 +83,8 @@ public struct EncodingParameters: Sendable, Hashable {
 /// Where a search takes its candidates from before rescoring.
 public enum CandidateSource: Sendable, Hashable {
     /// The collection's most faithful full-vector encoding (int8, then PQ, then binary) when
-    /// it has one; otherwise the float vectors themselves.
+    /// it has one — or its IVF-PQ lists when it has those and no HNSW index; otherwise the float
+    /// vectors themselves.
     case automatic
     /// The float vectors (no encoding).
     case floats

@@ -56,16 +56,18 @@ struct StoreTables: Sendable {
     let codesMeta: Table?
     /// `collection u32 · encoding u8 · block u24` → a block of codes (format 1.2).
     let codes: Table?
+    /// `collection u32 · encoding u8 · list u24` → an IVF-PQ list (format 1.2).
+    let ivfLists: Table?
 
     /// Names reserved for the indexes of later versions; created empty by no one, listed so
     /// that nothing else takes them.
-    static let reservedNames = ["ivf.lists", "multivector.tokens", "multivector.docs"]
+    static let reservedNames = ["multivector.tokens", "multivector.docs"]
 
     /// Tables added by format 1.1: created when a store is opened writable, absent from a 1.0
     /// store opened read-only (which then has no index).
     static let indexNames = ["hnsw.meta", "hnsw.links", "hnsw.nodes"]
     /// Tables added by format 1.2, likewise.
-    static let encodingNames = ["codes.meta", "codes"]
+    static let encodingNames = ["codes.meta", "codes", "ivf.lists"]
 
     static let names = [metaName, "counters", "vectors.f32", "vectors.bits", "live", "keys", "records", "postings"]
 
@@ -93,12 +95,13 @@ struct StoreTables: Sendable {
         let encodings = try environment.tables(Self.encodingNames)
         codesMeta = encodings[0]
         codes = encodings[1]
+        ivfLists = encodings[2]
     }
 
     var all: [Table] { [meta] + perCollection }
     /// The tables whose keys start with a collection id (dropped range by range).
     var perCollection: [Table] {
-        [counters, floatBlocks, bitBlocks, live, keys, records, postings] + [hnswMeta, hnswLinks, hnswNodes, codesMeta, codes].compactMap { $0 }
+        [counters, floatBlocks, bitBlocks, live, keys, records, postings] + [hnswMeta, hnswLinks, hnswNodes, codesMeta, codes, ivfLists].compactMap { $0 }
     }
 }
 

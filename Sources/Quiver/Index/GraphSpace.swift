@@ -20,6 +20,8 @@ struct GraphSpace {
         case int8(Metric)
         /// PQ codes by the prepared query's table.
         case pq(Metric)
+        /// Binary codes by the prepared query's byte tables.
+        case bits(Metric)
     }
 
     let kind: Kind
@@ -45,11 +47,13 @@ struct GraphSpace {
             kind = .int8(metric)
             components = codebook.dimensions
         case .binary:
-            kind = .hamming
-            components = codebook.words
+            kind = .bits(metric)
+            components = codebook.bitBytes
         case .pq(let pq):
             kind = .pq(metric)
             components = pq.m
+        case .ivfpq:
+            preconditionFailure("IVF-PQ codes live in lists, not rows")
         }
     }
 
@@ -59,6 +63,7 @@ struct GraphSpace {
         case .hamming: components * 8
         case .int8: (components + 2) * 4
         case .pq: components * 256 * 4
+        case .bits: (components * 256 + 2) * 4
         default: components * 4
         }
     }
@@ -88,6 +93,9 @@ struct GraphSpace {
             return CodeDistance.int8(CodeKernels.dotU8(q, x, count: components), query: q, dimensions: components, code: x, stride: rows.stride, metric: metric)
         case .pq(let metric):
             return CodeDistance.pq(CodeKernels.pq(query.assumingMemoryBound(to: Float.self), m: components, x), metric: metric)
+        case .bits(let metric):
+            let table = query.assumingMemoryBound(to: Float.self)
+            return CodeDistance.bits(CodeKernels.pq(table, m: components, x), table: table, bytes: components, metric: metric)
         }
     }
 
@@ -114,6 +122,10 @@ struct GraphSpace {
         case .pq(let metric):
             CodeKernels.pqGather(query.assumingMemoryBound(to: Float.self), m: components, pointers, count: count, into: out)
             for i in 0..<count { out[i] = CodeDistance.pq(out[i], metric: metric) }
+        case .bits(let metric):
+            let table = query.assumingMemoryBound(to: Float.self)
+            CodeKernels.pqGather(table, m: components, pointers, count: count, into: out)
+            for i in 0..<count { out[i] = CodeDistance.bits(out[i], table: table, bytes: components, metric: metric) }
         case .cosinePrefix, .hamming:
             for i in 0..<count { out[i] = distance(query, at: pointers[i]!) }
         }
@@ -144,6 +156,14 @@ enum CodeDistance {
         case .l2: return query[dimensions + 1] - 2 * ip + code.loadUnaligned(fromByteOffset: stride - 4, as: Float.self)
         default: return -ip
         }
+    }
+
+    /// From the table sum of a binary code (the query components whose bits are set): the
+    /// estimate `q·x ≈ (2 raw − Σ q) / √D`, as a cosine or dot distance.
+    @inline(__always)
+    static func bits(_ raw: Float, table: UnsafePointer<Float>, bytes: Int, metric: Metric) -> Float {
+        let ip = (2 * raw - table[bytes * 256]) * table[bytes * 256 + 1]
+        return metric == .cosine ? 1 - ip : -ip
     }
 
     /// From the table sum of a PQ code: an inner product (cosine, dot) or the squared L2 distance.

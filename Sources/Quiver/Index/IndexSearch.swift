@@ -48,7 +48,7 @@ struct IndexSearch {
         var rescores = (header.space == .prefix && (fullSearch || options.rescore)) || (header.space == .bits && floats != nil && context.floatRows != nil
             && snapshot.descriptor.schema.metric != .hamming && options.rescore)
         var codes: Codebook?
-        if let codebook, floats != nil,
+        if let codebook, floats != nil, !codebook.isInverted,
            (header.space == .floats && codebook.dimensions == dimensions) || (header.space == .prefix && codebook.dimensions == header.components),
            let codeSpace = context.codeSpace(codebook, snapshot: snapshot) {
             space = codeSpace

@@ -100,7 +100,10 @@ public struct CollectionReader {
             if let funnel = options.funnel {
                 return try funnelSearch(funnel, context: context, query: query, full: full, rows: try filterRows ?? selectedRows(nil), k: k)
             }
-            let codebook = try candidateCodebook(options, codebooks: context.codebooks)
+            let codebook = try candidateCodebook(options, codebooks: context.codebooks, indexed: context.header != nil)
+            if let codebook, codebook.isInverted {
+                return try ivfSearch(codebook, context: context, query: query, full: full, rows: filterRows, k: k, options: options)
+            }
             if let hits = try indexSearch(context: context, floats: full, bits: nil, k: k, filterRows: filterRows, options: options, codebook: codebook) {
                 return hits
             }
@@ -159,7 +162,7 @@ public struct CollectionReader {
     }
 
     /// The encoding that ``SearchOptions/candidates`` asks for, or `nil` for the floats.
-    func candidateCodebook(_ options: SearchOptions, codebooks: [Codebook]) throws -> Codebook? {
+    func candidateCodebook(_ options: SearchOptions, codebooks: [Codebook], indexed: Bool) throws -> Codebook? {
         let dimensions = options.prefix ?? snapshot.descriptor.dimensions
         switch options.candidates {
         case .floats:
@@ -171,6 +174,7 @@ public struct CollectionReader {
             return found
         case .automatic:
             let candidates = codebooks.filter { $0.dimensions == dimensions }
+            if !indexed, options.strategy != .exact, let inverted = candidates.first(where: \.isInverted) { return inverted }
             return candidates.first { $0.encoding == .int8 } ?? candidates.first { if case .pq = $0.encoding { true } else { false } }
                 ?? candidates.first { $0.encoding == .binary }
         }
@@ -231,6 +235,27 @@ public struct CollectionReader {
             }
         }
         return Array(survivors!.prefix(k))
+    }
+
+    /// The IVF-PQ search: the nearest lists' entries scored, `k × oversample` rescored on the
+    /// floats (see ``IVFSearch``).
+    func ivfSearch(_ codebook: Codebook, context: SearchContext, query: [Float], full: [Float], rows: RowSet?, k: Int,
+                   options: SearchOptions) throws -> [Hit] {
+        guard case .ivfpq(_, let nlist, let pq) = codebook.model else { return [] }
+        if let nprobe = options.nprobe, !(1...nlist).contains(nprobe) {
+            throw QuiverError(.invalidArgument, "nprobe must be in 1...\(nlist), got \(nprobe)", collection: name)
+        }
+        let metric = snapshot.descriptor.schema.metric
+        let input = codebook.dimensions == snapshot.descriptor.dimensions ? full : try prefixQuery(query, prefix: codebook.dimensions)
+        let buffer = context.queryBuffer((pq.m * 256 + nlist + 256) * 4).assumingMemoryBound(to: Float.self)
+        return try input.withUnsafeBufferPointer { q in
+            codebook.prepare(q.baseAddress!, metric: metric, into: UnsafeMutableRawPointer(buffer))
+            let search = IVFSearch(lists: try IVFLists(snapshot: snapshot, codebook: codebook), metric: metric)
+            let shortlist = try search.run(query: q.baseAddress!, table: buffer, nprobe: options.nprobe ?? IVFSearch.defaultProbes(nlist: nlist),
+                                           rows: rows, shortlist: options.rescore ? k * options.oversample : k, scratch: buffer + pq.m * 256)
+            guard options.rescore else { return shortlist }
+            return try ExactScanner(snapshot: snapshot).rescore(shortlist, query: full, kernel: .forFloats(metric: metric, prefix: false), k: k)
+        }
     }
 
     /// Runs `body` with a search context from the database's pool, bound to this snapshot.

@@ -18,6 +18,8 @@ enum DistanceKernel: Equatable {
     case int8(Metric)
     /// PQ codes by the prepared query's table (`components` is `m`).
     case pq(Metric)
+    /// Binary codes by the prepared query's byte tables (`components` is the code bytes).
+    case bits(Metric)
 
     /// Turns the dot products the kernels give into distances, in place: `-d` for
     /// ``negativeDot``, `1 - d` for ``cosineUnit``; other kernels produce distances already.
@@ -161,6 +163,9 @@ struct ExactScanner {
         case .pq(let metric):
             CodeKernels.pqRows(q, m: components, base, stride: stride, rowCount: count, into: out)
             for i in 0..<count { out[i] = CodeDistance.pq(out[i], metric: metric) }
+        case .bits(let metric):
+            CodeKernels.pqRows(q, m: components, base, stride: stride, rowCount: count, into: out)
+            for i in 0..<count { out[i] = CodeDistance.bits(out[i], table: q, bytes: components, metric: metric) }
         }
     }
 

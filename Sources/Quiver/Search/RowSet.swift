@@ -12,6 +12,10 @@ struct RowSet {
         return w < words.count && words[w] & (1 << UInt64(row & 63)) != 0
     }
 
+    mutating func insert(_ row: UInt32) {
+        words[Int(row >> 6)] |= 1 << UInt64(row & 63)
+    }
+
     mutating func formUnion(_ other: RowSet) {
         for i in words.indices { words[i] |= other.words[i] }
     }

@@ -21,6 +21,9 @@ public struct SearchOptions: Sendable, Hashable {
     public var efSearch: Int?
     /// Whether the search may use the collection's index.
     public var strategy: SearchStrategy
+    /// IVF-PQ lists probed (the nearest to the query); `nil` uses a sixteenth of the lists
+    /// (at least 1, at most 64). More finds more of the true neighbours and is slower.
+    public var nprobe: Int?
     /// For Matryoshka collections: score through these stages (prefixes and encodings, each
     /// keeping a shortlist) instead of one scan; see ``Funnel``. The funnel runs as an exact
     /// plan over the rows that pass the filter.
@@ -39,6 +42,7 @@ public struct SearchOptions: Sendable, Hashable {
         self.efSearch = efSearch
         self.strategy = strategy
         self.funnel = nil
+        self.nprobe = nil
     }
 
     /// Options that search through `funnel` (Matryoshka collections).

@@ -206,6 +206,51 @@ struct EncodingTests {
         #expect(code("x") == .invalidArgument)
     }
 
+    @Test(arguments: [Metric.cosine, .l2])
+    func ivfpqListsAnswerAndStayCurrent(metric: Metric) throws {
+        let (data, queries) = Self.split(Datasets.clustered(count: 2_025, dimensions: Self.dimensions, seed: 111))
+        let (store, db) = try load(data, metric: metric)
+        let encoding = VectorEncoding.ivfpq(nlist: 16, m: 8)
+        try db.buildEncoding(collection: "v", EncodingParameters(encoding))
+        #expect(try db.verify().isEmpty)
+        let all = SearchOptions(candidates: .encoding(encoding), oversample: 8)
+        var probed = all
+        probed.nprobe = 16
+        #expect(try meanRecall(db, queries, options: probed) >= 0.95)
+        var one = all
+        one.nprobe = 1
+        let (oneRecall, allRecall) = (try meanRecall(db, queries, options: one), try meanRecall(db, queries, options: probed))
+        #expect(oneRecall <= allRecall)
+        // Filters apply inside the lists.
+        let filtered = try db.read { tx in
+            try tx.collection("v").search(queries[0], k: 5, filter: nil, options: probed)
+        }
+        #expect(filtered.count == 5)
+        // Deletes leave the lists; new and replaced rows join them.
+        let fresh = Array(Datasets.clustered(count: 2_100, dimensions: Self.dimensions, seed: 111).suffix(60))
+        try db.write { tx in
+            let c = try tx.collection("v")
+            for i in 0..<300 { try c.delete(key: .int(UInt64(i))) }
+            for (i, v) in fresh.enumerated() { try c.upsert(key: .int(UInt64(50_000 + i)), vector: v) }
+            for i in 300..<320 { try c.upsert(key: .int(UInt64(i)), vector: data[i].map { -$0 }) }
+        }
+        let violations = try db.verify()
+        #expect(violations.isEmpty, "\(violations.prefix(3))")
+        for (i, v) in fresh.prefix(15).enumerated() {
+            let hits = try db.read { tx in try tx.collection("v").search(v, k: 3, options: probed) }
+            #expect(hits.first?.key == .int(UInt64(50_000 + i)))
+        }
+        let quality = try db.read { tx in try tx.collection("v").encodingQuality(encoding, queries: 50) }
+        #expect(quality.meanSquaredError != nil && quality.recallOfCodes != nil)
+        #expect(try store.open().read { tx in try tx.collection("v").encodings }.map(\.parameters.encoding) == [encoding])
+        // nlist larger than the collection, nprobe out of range.
+        #expect(throws: QuiverError.self) { try db.buildEncoding(collection: "v", EncodingParameters(.ivfpq(nlist: 5_000, m: 8))) }
+        var bad = all
+        bad.nprobe = 17
+        #expect(throws: QuiverError.self) { _ = try db.read { tx in try tx.collection("v").search(queries[0], k: 1, options: bad) } }
+        #expect(VectorEncoding("ivfpq1024x48") == .ivfpq(nlist: 1_024, m: 48))
+    }
+
     @Test func badParametersAreClearErrors() throws {
         let data = Datasets.clustered(count: 100, dimensions: Self.dimensions, seed: 91)
         let (_, db) = try load(data, metric: .l2)

@@ -1,0 +1,65 @@
+import QuiverKernels
+
+/// A search through IVF-PQ lists (IVFADC, Jégou et al. 2011): the `nprobe` lists whose
+/// centroids are nearest the query are read whole, each entry scored by one table of inner
+/// products shared by all lists, and the best `shortlist` rows are kept.
+///
+/// With `c` a list's centroid and `r̂` an entry's decoded residual, the stored vector is about
+/// `c + r̂`, so `q·x ≈ q·c + q·r̂` (the table sum) and `|q − x|² ≈ |q − c|² − 2 q·r̂ + (|r̂|² + 2 c·r̂)`,
+/// the last term stored with the entry.
+struct IVFSearch {
+    let lists: IVFLists
+    let metric: Metric
+
+    /// Default lists probed: a sixteenth of the lists, at least 1 and at most 64.
+    static func defaultProbes(nlist: Int) -> Int { min(max(nlist / 16, 1), 64) }
+
+    func run(query: UnsafePointer<Float>, table: UnsafePointer<Float>, nprobe: Int, rows filter: RowSet?, shortlist: Int,
+             scratch: UnsafeMutablePointer<Float>) throws -> [Hit] {
+        let nlist = lists.nlist
+        let dimensions = lists.dimensions
+        let m = lists.pq.m
+        let coarse = scratch
+        let distances = scratch + nlist
+        lists.coarse.withUnsafeBufferPointer { c in
+            Kernels.squaredL2Rows(query: query, rows: UnsafeRawPointer(c.baseAddress!), byteStride: dimensions * 4, rowCount: nlist,
+                                  dimensions: dimensions, into: coarse)
+        }
+        var probes = TopK(k: min(nprobe, nlist))
+        probes.pushRows(distances: coarse, count: nlist, firstRow: 0)
+        var top = TopK(k: shortlist)
+        let snapshot = lists.snapshot
+        for probe in probes.sortedResults() {
+            let list = Int(probe.row)
+            let key = IVFLists.listKey(collection: snapshot.id, encoding: lists.codebook.id, list: list)
+            guard let value = try snapshot.txn.unsafeGet(lists.listsTable, key: key) else { continue }
+            let (count, rowsAt, entriesAt) = try lists.layout(value, list: list)
+            guard count > 0, let base = value.baseAddress else { continue }
+            let toCentroid = probe.distance
+            let dotCentroid: Float = metric == .l2 ? 0 : lists.coarse.withUnsafeBufferPointer {
+                Kernels.dot(query, UnsafeRawPointer($0.baseAddress! + list * dimensions), count: dimensions)
+            }
+            var offset: Int = 0
+            while offset < count {
+                let n = min(count - offset, 256)
+                CodeKernels.pqRows(table, m: m, base + entriesAt + offset * lists.entryStride, stride: lists.entryStride, rowCount: n, into: distances)
+                for i in 0..<n {
+                    let row = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: rowsAt + 4 * (offset + i), as: UInt32.self))
+                    if let filter, !filter.contains(row) { continue }
+                    let raw = distances[i]
+                    let d: Float
+                    switch metric {
+                    case .l2:
+                        let term = value.loadUnaligned(fromByteOffset: entriesAt + (offset + i) * lists.entryStride + m, as: Float.self)
+                        d = toCentroid - 2 * raw + term
+                    case .cosine: d = 1 - (dotCentroid + raw)
+                    default: d = -(dotCentroid + raw)
+                    }
+                    top.push(distance: d, row: row)
+                }
+                offset += n
+            }
+        }
+        return top.sortedResults()
+    }
+}

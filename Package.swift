@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "QuiverTestSupport", dependencies: ["Quiver", "QuiverKernels"],
             path: "Tests/QuiverTestSupport"),
-        .testTarget(name: "QuiverKernelsTests", dependencies: ["QuiverKernels"]),
+        .testTarget(name: "QuiverKernelsTests", dependencies: ["QuiverKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "QuiverStorageTests", dependencies: ["QuiverStorage"]),
         .testTarget(name: "QuiverFilesTests", dependencies: ["QuiverFiles"]),
         .testTarget(

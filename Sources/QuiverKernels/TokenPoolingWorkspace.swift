@@ -1,0 +1,499 @@
+/// Scratch memory for ``TokenPooling``, reused from one document to the next.
+///
+/// Pooling a document of m unprotected tokens needs an m × m distance matrix and a few arrays
+/// of m entries. A workspace keeps them between calls and grows them only for a document larger
+/// than any before it, so that pooling many documents allocates nothing but each output. It is
+/// not thread-safe: use one workspace per thread.
+///
+/// How each step mirrors SciPy (`scipy/cluster/_hierarchy.pyx`, `linkage(method='ward')` then
+/// `cut_tree`), so that ties and near-ties resolve the same way:
+/// 1. Distances are Euclidean, in `Double`, from the tokens widened to `Double` (as `pdist`
+///    widens them); they differ from `pdist`'s in the last bits only, and equal tokens are at
+///    distance exactly 0 in both.
+/// 2. The nearest-neighbour chain (`nn_chain`): the chain starts at the lowest live cluster; a
+///    cluster's nearest neighbour is the first, in index order, at the strictly smallest
+///    distance, and the previous chain element wins ties; a merge of slots `x < y` puts the
+///    new cluster in slot `y`; the Lance–Williams update for Ward is SciPy's formula, operation
+///    for operation: `sqrt((nᵢ+nₓ)·t·dₓᵢ² + (nᵢ+nᵧ)·t·dᵧᵢ² − nᵢ·t·dₓᵧ²)` with
+///    `t = 1 / (nₓ+nᵧ+nᵢ)`. Where rounding makes the radicand negative (its exact value is 0)
+///    SciPy gets NaN; here it is 0.
+/// 3. The chain emits merges out of height order; SciPy sorts them by height with a stable
+///    sort, so equal heights keep the order of emission. Here they are ordered by
+///    (height, emission index), which is the same order.
+/// 4. The first `m − clusters` merges of that order are applied, as `cut_tree(n_clusters:)`
+///    does, and each token's cluster follows from the slots merged (SciPy's `label` step
+///    renames the same unions). `fcluster(criterion='maxclust')` differs only when the height
+///    of the last merge applied ties with the next one: it cuts at a height, so it applies
+///    every tied merge and may leave fewer clusters than asked. The reference cases
+///    (`pooling-cases/cases.json`, "identical-tokens") keep exactly the count asked, as here.
+// Safety: the class owns its buffers, frees them in deinit, and indexes them only below the
+// capacities `reserve` allocated; none escapes.
+@safe public final class TokenPoolingWorkspace {
+    /// One merge of the nearest-neighbour chain: slots `first < second`, the new cluster in
+    /// `second`.
+    private struct Merge {
+        var first: Int
+        var second: Int
+        var height: Double
+    }
+
+    /// Tokens the per-token buffers hold (m).
+    private var tokenCapacity = 0
+    /// Doubles `coordinates` and `sums` hold (m · dimensions).
+    private var floatCapacity = 0
+    /// Doubles `distances` holds (m²).
+    private var distanceCapacity = 0
+    /// The unprotected tokens widened to `Double`, row-major.
+    private var coordinates: UnsafeMutablePointer<Double>
+    /// Cluster sums, row-major, one row per output cluster.
+    private var sums: UnsafeMutablePointer<Double>
+    /// Each token's squared norm: the diagonal of the Gram matrix.
+    private var squaredNorms: UnsafeMutablePointer<Double>
+    /// The Ward distances between clusters, m × m, both halves; +infinity on the diagonal.
+    /// Entries of dead slots are stale and never read.
+    private var distances: UnsafeMutablePointer<Double>
+    /// Tokens in each slot's cluster; 0 for dead slots.
+    private var sizes: UnsafeMutablePointer<Int>
+    /// `reciprocals[n] == 1.0 / Double(n)` for n in 1...2 · tokenCapacity, SciPy's `t` for the
+    /// Ward update, looked up instead of divided (the lane of slot `y` itself reads up to
+    /// 2 · count).
+    private var reciprocals: UnsafeMutablePointer<Double>
+    /// The nearest-neighbour chain, as slots.
+    private var chain: UnsafeMutablePointer<Int>
+    /// The live slots, ascending.
+    private var alive: UnsafeMutablePointer<Int>
+    /// The m − 1 merges, in the order the chain emits them.
+    private var merges: UnsafeMutablePointer<Merge>
+    /// Merge indices, sorted by (height, emission index).
+    private var order: UnsafeMutablePointer<Int>
+    /// Union–find parents over the slots, then each slot's root.
+    private var parent: UnsafeMutablePointer<Int>
+    /// Each root's output cluster, or −1.
+    private var clusterOfRoot: UnsafeMutablePointer<Int>
+
+    /// Creates an empty workspace; its buffers are allocated by the first document pooled.
+    public init() {
+        unsafe coordinates = .allocate(capacity: 0)
+        unsafe sums = .allocate(capacity: 0)
+        unsafe squaredNorms = .allocate(capacity: 0)
+        unsafe distances = .allocate(capacity: 0)
+        unsafe sizes = .allocate(capacity: 0)
+        unsafe reciprocals = .allocate(capacity: 0)
+        unsafe chain = .allocate(capacity: 0)
+        unsafe alive = .allocate(capacity: 0)
+        unsafe merges = .allocate(capacity: 0)
+        unsafe order = .allocate(capacity: 0)
+        unsafe parent = .allocate(capacity: 0)
+        unsafe clusterOfRoot = .allocate(capacity: 0)
+    }
+
+    deinit {
+        unsafe coordinates.deallocate()
+        unsafe sums.deallocate()
+        unsafe squaredNorms.deallocate()
+        unsafe distances.deallocate()
+        unsafe sizes.deallocate()
+        unsafe reciprocals.deallocate()
+        unsafe chain.deallocate()
+        unsafe alive.deallocate()
+        unsafe merges.deallocate()
+        unsafe order.deallocate()
+        unsafe parent.deallocate()
+        unsafe clusterOfRoot.deallocate()
+    }
+
+    /// Grows the buffers to hold `count` tokens of `dimensions` floats.
+    private func reserve(count: Int, dimensions: Int) {
+        // Safety: each buffer is replaced by a fresh one of the new capacity while none is in use.
+        if count > tokenCapacity {
+            unsafe squaredNorms.deallocate()
+            unsafe squaredNorms = .allocate(capacity: count)
+            unsafe sizes.deallocate()
+            unsafe sizes = .allocate(capacity: count)
+            unsafe reciprocals.deallocate()
+            unsafe reciprocals = .allocate(capacity: 2 * count + 1)
+            unsafe reciprocals[0] = .infinity  // never used: a size sum is at least 3
+            for n in 1...(2 * count) { unsafe reciprocals[n] = 1.0 / Double(n) }
+            unsafe chain.deallocate()
+            unsafe chain = .allocate(capacity: count)
+            unsafe alive.deallocate()
+            unsafe alive = .allocate(capacity: count)
+            unsafe merges.deallocate()
+            unsafe merges = .allocate(capacity: count)
+            unsafe order.deallocate()
+            unsafe order = .allocate(capacity: count)
+            unsafe parent.deallocate()
+            unsafe parent = .allocate(capacity: count)
+            unsafe clusterOfRoot.deallocate()
+            unsafe clusterOfRoot = .allocate(capacity: count)
+            tokenCapacity = count
+        }
+        if count * count > distanceCapacity {
+            unsafe distances.deallocate()
+            unsafe distances = .allocate(capacity: count * count)
+            distanceCapacity = count * count
+        }
+        if count * dimensions > floatCapacity {
+            unsafe coordinates.deallocate()
+            unsafe coordinates = .allocate(capacity: count * dimensions)
+            unsafe sums.deallocate()
+            unsafe sums = .allocate(capacity: count * dimensions)
+            floatCapacity = count * dimensions
+        }
+    }
+
+    /// Clusters `count` tokens into `clusterCount` clusters and writes their normalised means.
+    ///
+    /// - Precondition: `1 <= clusterCount <= count`, `tokens.count == count * dimensions`,
+    ///   `output.count == clusterCount * dimensions`.
+    func poolClusters(
+        tokens: UnsafeBufferPointer<Float>, count: Int, dimensions: Int, clusterCount: Int,
+        into output: UnsafeMutableBufferPointer<Float>
+    ) {
+        precondition(1 <= clusterCount && clusterCount <= count, "cluster count out of range")
+        precondition(tokens.count == count * dimensions && output.count == clusterCount * dimensions,
+                     "buffer sizes do not match")
+        reserve(count: count, dimensions: dimensions)
+        for i in 0..<(count * dimensions) {
+            // Safety: i < count * dimensions, the size of both buffers.
+            unsafe coordinates[i] = Double(tokens[i])
+        }
+        if clusterCount == 1 {
+            // Every merge is applied: no distance is needed.
+            for slot in 0..<count { unsafe parent[slot] = 0 }
+        } else {
+            computeDistances(count: count, dimensions: dimensions)
+            runNearestNeighbourChain(count: count)
+            applyLowestMerges(count: count, merging: count - clusterCount)
+        }
+        unsafe writeNormalisedMeans(count: count, dimensions: dimensions, clusterCount: clusterCount,
+                                    into: output)
+    }
+
+    // MARK: Distances
+
+    /// Fills `distances` with the Euclidean distances between the tokens in `coordinates`.
+    ///
+    /// `|a − b|² = (|a|² + |b|²) − 2 a·b`, from a Gram matrix in `Double`. The products of widened
+    /// floats are exact and the sums round at 2⁻⁵³, so the cancellation that rules this form out
+    /// in `Float` (see ``Kernels/squaredL2(_:_:count:)``) costs at most a few ulps of |a|² here,
+    /// about what SciPy's own rounding is; it is twice as fast as summing squared differences,
+    /// since SSE2 (what the Swift code is built for) has no fused multiply-add. Every dot
+    /// product, the squared norms included, is summed in the same order by `dots`, so equal
+    /// tokens are at distance exactly 0, as in SciPy.
+    private func computeDistances(count: Int, dimensions: Int) {
+        // Safety: every token index below is clamped to count - 1, so every row read lies in
+        // coordinates and every entry written in distances; squaredNorms holds count entries.
+        let last = count - 1
+        func token(_ index: Int) -> UnsafePointer<Double> {
+            unsafe UnsafePointer(coordinates + Swift.min(index, last) * dimensions)
+        }
+        for i in 0..<count {
+            let row = unsafe token(i)
+            unsafe squaredNorms[i] = Self.dots(row, row, row, row, row, row, count: dimensions).0[0]
+            unsafe distances[i * count + i] = .infinity
+        }
+        // Two rows against four columns at a time; a tile that runs past the last token or
+        // below the diagonal repeats tokens, and those lanes are dropped.
+        var i = 0
+        while i < last {
+            var j = i + 1
+            while j < count {
+                let products = unsafe Self.dots(token(i), token(i + 1), token(j), token(j + 1),
+                                                token(j + 2), token(j + 3), count: dimensions)
+                let normsLow = unsafe SIMD2(squaredNorms[j], squaredNorms[Swift.min(j + 1, last)])
+                let normsHigh = unsafe SIMD2(squaredNorms[Swift.min(j + 2, last)],
+                                             squaredNorms[Swift.min(j + 3, last)])
+                let normI = unsafe SIMD2(repeating: squaredNorms[i])
+                let normNext = unsafe SIMD2(repeating: squaredNorms[i + 1])
+                let first = (Self.distances(normI, normsLow, products.0),
+                             Self.distances(normI, normsHigh, products.1))
+                let second = (Self.distances(normNext, normsLow, products.2),
+                              Self.distances(normNext, normsHigh, products.3))
+                for lane in 0..<Swift.min(4, count - j) {
+                    let column = j + lane
+                    let distance = lane < 2 ? first.0[lane] : first.1[lane - 2]
+                    unsafe distances[i * count + column] = distance
+                    unsafe distances[column * count + i] = distance
+                    if i + 1 < column {
+                        let distance = lane < 2 ? second.0[lane] : second.1[lane - 2]
+                        unsafe distances[(i + 1) * count + column] = distance
+                        unsafe distances[column * count + i + 1] = distance
+                    }
+                }
+                j += 4
+            }
+            i += 2
+        }
+    }
+
+    /// Returns `sqrt((|a|² + |b|²) − 2 a·b)` for two pairs, with a negative radicand (rounding,
+    /// for equal or nearly equal tokens) taken as 0.
+    ///
+    /// Two lanes (and `dots`'s pairs of lanes) because `SIMD2<Double>` is what SSE2 computes
+    /// natively; Swift splits wider `Double` vectors lane by lane, with a libm call per square
+    /// root.
+    @inline(__always)
+    private static func distances(
+        _ norms: SIMD2<Double>, _ columnNorms: SIMD2<Double>, _ products: SIMD2<Double>
+    ) -> SIMD2<Double> {
+        let squared = (norms + columnNorms) - 2 * products
+        return pointwiseMax(squared, SIMD2(repeating: 0)).squareRoot()
+    }
+
+    /// Returns the dot products of `a0` and of `a1` with `b0`…`b3`, over `count` doubles:
+    /// `(a0·b0, a0·b1)`, `(a0·b2, a0·b3)`, `(a1·b0, a1·b1)`, `(a1·b2, a1·b3)`.
+    ///
+    /// Each of the eight products runs the same sequence of operations (a two-lane sum over the
+    /// even and odd elements, the two lanes added, then the odd last element), so a dot product
+    /// does not depend on where its pair sits in a tile. Eight sums keep the adds in flight.
+    @inline(__always)
+    private static func dots(
+        _ a0: UnsafePointer<Double>, _ a1: UnsafePointer<Double>,
+        _ b0: UnsafePointer<Double>, _ b1: UnsafePointer<Double>,
+        _ b2: UnsafePointer<Double>, _ b3: UnsafePointer<Double>, count: Int
+    ) -> (SIMD2<Double>, SIMD2<Double>, SIMD2<Double>, SIMD2<Double>) {
+        @inline(__always)
+        func load(_ pointer: UnsafePointer<Double>, _ offset: Int) -> SIMD2<Double> {
+            // Safety: the callers read below `count` doubles from each vector.
+            unsafe UnsafeRawPointer(pointer + offset).loadUnaligned(as: SIMD2<Double>.self)
+        }
+        var sum00 = SIMD2<Double>(), sum01 = SIMD2<Double>(), sum02 = SIMD2<Double>(), sum03 = SIMD2<Double>()
+        var sum10 = SIMD2<Double>(), sum11 = SIMD2<Double>(), sum12 = SIMD2<Double>(), sum13 = SIMD2<Double>()
+        var k = 0
+        while k + 2 <= count {
+            let x0 = unsafe load(a0, k)
+            let x1 = unsafe load(a1, k)
+            let y0 = unsafe load(b0, k)
+            sum00 += x0 * y0
+            sum10 += x1 * y0
+            let y1 = unsafe load(b1, k)
+            sum01 += x0 * y1
+            sum11 += x1 * y1
+            let y2 = unsafe load(b2, k)
+            sum02 += x0 * y2
+            sum12 += x1 * y2
+            let y3 = unsafe load(b3, k)
+            sum03 += x0 * y3
+            sum13 += x1 * y3
+            k += 2
+        }
+        var result = (SIMD2(sum00.sum(), sum01.sum()), SIMD2(sum02.sum(), sum03.sum()),
+                      SIMD2(sum10.sum(), sum11.sum()), SIMD2(sum12.sum(), sum13.sum()))
+        if k < count {
+            // Safety: k < count.
+            let low = unsafe SIMD2(b0[k], b1[k])
+            let high = unsafe SIMD2(b2[k], b3[k])
+            let x0 = unsafe SIMD2(repeating: a0[k])
+            let x1 = unsafe SIMD2(repeating: a1[k])
+            result.0 += x0 * low
+            result.1 += x0 * high
+            result.2 += x1 * low
+            result.3 += x1 * high
+        }
+        return result
+    }
+
+    // MARK: Ward linkage
+
+    /// Runs SciPy's nearest-neighbour chain over `distances`, filling `merges` with the
+    /// `count − 1` merges in the order they are found.
+    private func runNearestNeighbourChain(count: Int) {
+        // Safety: every slot index below is < count, the size of sizes and of each row of
+        // distances; chain and alive never hold more than count slots.
+        for slot in 0..<count {
+            unsafe sizes[slot] = 1
+            unsafe alive[slot] = slot
+        }
+        var aliveCount = count
+        var chainLength = 0
+        for k in 0..<(count - 1) {
+            if chainLength == 0 {
+                unsafe chain[0] = alive[0]
+                chainLength = 1
+            }
+            // Extend the chain until its last two clusters are each other's nearest neighbour.
+            var x = 0
+            var y = 0
+            var height = 0.0
+            while true {
+                x = unsafe chain[chainLength - 1]
+                let row = unsafe UnsafePointer(distances + x * count)
+                // The previous element wins ties: SciPy looks for a distance strictly below its
+                // own, and takes the first live slot, in index order, at the smallest distance.
+                // The diagonal holds +infinity, so x is never its own neighbour.
+                let previous = unsafe chainLength > 1 ? chain[chainLength - 2] : -1
+                height = unsafe previous >= 0 ? row[previous] : .infinity
+                y = previous
+                for position in 0..<aliveCount {
+                    let slot = unsafe alive[position]
+                    let distance = unsafe row[slot]
+                    if distance < height {
+                        height = distance
+                        y = slot
+                    }
+                }
+                precondition(y >= 0, "no finite distance left")
+                if y == previous { break }
+                unsafe chain[chainLength] = y
+                chainLength += 1
+            }
+            chainLength -= 2
+            if x > y { swap(&x, &y) }
+            unsafe merges[k] = Merge(first: x, second: y, height: height)
+            // Slot x dies: it leaves the (ascending) list of live slots.
+            var position = 0
+            while unsafe alive[position] != x { position += 1 }
+            unsafe (alive + position).update(from: alive + position + 1, count: aliveCount - position - 1)
+            aliveCount -= 1
+            mergeSlots(x, into: y, height: height, aliveCount: aliveCount, count: count)
+        }
+    }
+
+    /// Merges slot `x` into slot `y`: row and column `y` get the Ward distances of the union,
+    /// for the live slots (the others' entries are stale and never read again).
+    ///
+    /// The Lance–Williams update is SciPy's `_ward`, operation for operation (lane-wise SIMD
+    /// arithmetic rounds as scalar arithmetic does, and `reciprocals[n]` is `1.0 / n`), except
+    /// that a radicand that rounds below zero gives 0 instead of NaN. Live slots go two at a
+    /// time, a lone last one paired with itself; the lane of slot `y` itself, which SciPy
+    /// skips, is computed and then overwritten with the diagonal's +infinity.
+    private func mergeSlots(_ x: Int, into y: Int, height: Double, aliveCount: Int, count: Int) {
+        // Safety: x, y and every live slot are < count, the size of sizes and of the rows of
+        // distances; a size sum is at most 2 · count (slot y's own lane), the last index of
+        // reciprocals.
+        let sizeX = unsafe sizes[x]
+        let sizeY = unsafe sizes[y]
+        unsafe sizes[x] = 0
+        unsafe sizes[y] = sizeX + sizeY
+        let rowX = unsafe distances + x * count
+        let rowY = unsafe distances + y * count
+        let sizeXY = SIMD2(repeating: Double(sizeX))
+        let sizeYY = SIMD2(repeating: Double(sizeY))
+        let distanceXY = SIMD2(repeating: height)
+        var position = 0
+        while position < aliveCount {
+            let slot0 = unsafe alive[position]
+            let slot1 = unsafe alive[Swift.min(position + 1, aliveCount - 1)]
+            let size0 = unsafe sizes[slot0]
+            let size1 = unsafe sizes[slot1]
+            let sizeI = SIMD2(Double(size0), Double(size1))
+            let t = unsafe SIMD2(reciprocals[sizeX + sizeY + size0], reciprocals[sizeX + sizeY + size1])
+            let distanceXI = unsafe SIMD2(rowX[slot0], rowX[slot1])
+            let distanceYI = unsafe SIMD2(rowY[slot0], rowY[slot1])
+            let radicand = (sizeI + sizeXY) * t * distanceXI * distanceXI
+                + (sizeI + sizeYY) * t * distanceYI * distanceYI
+                - sizeI * t * distanceXY * distanceXY
+            let updated = pointwiseMax(radicand, SIMD2(repeating: 0)).squareRoot()
+            unsafe rowY[slot0] = updated[0]
+            unsafe distances[slot0 * count + y] = updated[0]
+            unsafe rowY[slot1] = updated[1]
+            unsafe distances[slot1 * count + y] = updated[1]
+            position += 2
+        }
+        unsafe rowY[y] = .infinity
+    }
+
+    // MARK: The cut
+
+    /// Sorts the merges by (height, emission index) and unions the slots of the first
+    /// `mergeCount`, leaving each slot's root in `parent`.
+    private func applyLowestMerges(count: Int, merging mergeCount: Int) {
+        let mergeTotal = count - 1
+        for k in 0..<mergeTotal { unsafe order[k] = k }
+        sortOrderByHeight(count: mergeTotal)
+        for slot in 0..<count { unsafe parent[slot] = slot }
+        for rank in 0..<mergeCount {
+            let merge = unsafe merges[order[rank]]
+            let rootFirst = find(merge.first)
+            let rootSecond = find(merge.second)
+            unsafe parent[Swift.max(rootFirst, rootSecond)] = Swift.min(rootFirst, rootSecond)
+        }
+        for slot in 0..<count { unsafe parent[slot] = find(slot) }
+    }
+
+    /// Whether merge `a` comes before merge `b`: lower height, then earlier emission (the
+    /// order of SciPy's stable sort).
+    @inline(__always)
+    private func precedes(_ a: Int, _ b: Int) -> Bool {
+        let heightA = unsafe merges[a].height
+        let heightB = unsafe merges[b].height
+        return heightA < heightB || (heightA == heightB && a < b)
+    }
+
+    /// Heapsorts `order[0..<count]` by `precedes`: in place, so nothing is allocated,
+    /// and the keys are distinct, so the result does not depend on the algorithm's stability.
+    private func sortOrderByHeight(count: Int) {
+        func siftDown(_ start: Int, _ end: Int) {
+            var root = start
+            while true {
+                var child = 2 * root + 1
+                if child >= end { return }
+                if unsafe child + 1 < end && precedes(order[child], order[child + 1]) { child += 1 }
+                guard unsafe precedes(order[root], order[child]) else { return }
+                unsafe swap(&order[root], &order[child])
+                root = child
+            }
+        }
+        var start = count / 2
+        while start > 0 {
+            start -= 1
+            siftDown(start, count)
+        }
+        var end = count
+        while end > 1 {
+            end -= 1
+            unsafe swap(&order[0], &order[end])
+            siftDown(0, end)
+        }
+    }
+
+    /// Returns the root of `slot`'s set, halving the path on the way.
+    @inline(__always)
+    private func find(_ slot: Int) -> Int {
+        var slot = slot
+        while unsafe parent[slot] != slot {
+            unsafe parent[slot] = parent[parent[slot]]
+            slot = unsafe parent[slot]
+        }
+        return slot
+    }
+
+    // MARK: Means
+
+    /// Sums each cluster's tokens, numbering clusters by their first token, and writes each sum
+    /// divided by its norm (the normalised mean); a zero sum is written as zeros.
+    private func writeNormalisedMeans(
+        count: Int, dimensions: Int, clusterCount: Int, into output: UnsafeMutableBufferPointer<Float>
+    ) {
+        for slot in 0..<count { unsafe clusterOfRoot[slot] = -1 }
+        var clustersSeen = 0
+        for token in 0..<count {
+            let root = unsafe parent[token]
+            var cluster = unsafe clusterOfRoot[root]
+            let source = unsafe coordinates + token * dimensions
+            if cluster < 0 {
+                cluster = clustersSeen
+                clustersSeen += 1
+                precondition(cluster < clusterCount, "more clusters than asked")
+                unsafe clusterOfRoot[root] = cluster
+                unsafe (sums + cluster * dimensions).update(from: source, count: dimensions)
+            } else {
+                let sum = unsafe sums + cluster * dimensions
+                for i in 0..<dimensions { unsafe sum[i] += source[i] }
+            }
+        }
+        precondition(clustersSeen == clusterCount, "fewer clusters than asked")
+        for cluster in 0..<clusterCount {
+            let sum = unsafe sums + cluster * dimensions
+            var squaredNorm = 0.0
+            for i in 0..<dimensions { squaredNorm += unsafe sum[i] * sum[i] }
+            let norm = squaredNorm.squareRoot()
+            let base = cluster * dimensions
+            for i in 0..<dimensions {
+                // Safety: base + i < clusterCount * dimensions == output.count.
+                unsafe output[base + i] = norm > 0 ? Float(sum[i] / norm) : 0
+            }
+        }
+    }
+}

@@ -185,6 +185,57 @@ static void qv_l2sq_f32_gather_scalar(const float *q, const void *const *rows, s
     for (size_t i = 0; i < count; i++) out[i] = qv_l2sq_f32_scalar(q, (const float *)rows[i], n);
 }
 
+/* ---- Scalar kernels over byte codes ---------------------------------------------------------- */
+
+/* Four accumulators over u8 codes, like qv_scalar_pair. */
+static float qv_dot_u8_scalar(const float *q, const uint8_t *codes, size_t n) {
+    const unsigned char *qb = (const unsigned char *)q;
+    float s[4] = {0, 0, 0, 0};
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        for (int i = 0; i < 4; i++) s[i] += qv_scalar_load(qb, k + i) * (float)codes[k + i];
+    }
+    for (; k < n; k++) s[0] += qv_scalar_load(qb, k) * (float)codes[k];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+static void qv_dot_u8_rows_scalar(const float *q, const void *base, size_t stride, size_t rows,
+                                  size_t n, float *out) {
+    const unsigned char *p = (const unsigned char *)base;
+    for (size_t i = 0; i < rows; i++, p += stride) out[i] = qv_dot_u8_scalar(q, p, n);
+}
+
+static void qv_dot_u8_gather_scalar(const float *q, const void *const *rows, size_t count,
+                                    size_t n, float *out) {
+    for (size_t i = 0; i < count; i++) out[i] = qv_dot_u8_scalar(q, (const uint8_t *)rows[i], n);
+}
+
+/* The PQ summation order of quiver_kernels.h, one code at a time: the vector tables give the
+ * same bits (they only interleave codes). */
+static float qv_pq_distance_scalar(const float *table, size_t m, const uint8_t *code) {
+    float even = 0, odd = 0;
+    size_t j = 0;
+    for (; j + 2 <= m; j += 2) {
+        even += table[j * 256 + code[j]];
+        odd += table[(j + 1) * 256 + code[j + 1]];
+    }
+    if (j < m) even += table[j * 256 + code[j]];
+    return even + odd;
+}
+
+static void qv_pq_scan_rows_scalar(const float *table, size_t m, const void *base, size_t stride,
+                                   size_t rows, float *out) {
+    const unsigned char *p = (const unsigned char *)base;
+    for (size_t i = 0; i < rows; i++, p += stride) out[i] = qv_pq_distance_scalar(table, m, p);
+}
+
+static void qv_pq_gather_scalar(const float *table, size_t m, const void *const *rows, size_t count,
+                                float *out) {
+    for (size_t i = 0; i < count; i++) {
+        out[i] = qv_pq_distance_scalar(table, m, (const uint8_t *)rows[i]);
+    }
+}
+
 /* ---- Hamming with scalar popcounts: portable, and a POPCNT copy for x86 ----------------------- */
 
 #define QV_HFN(name) qv_##name##_portable
@@ -214,6 +265,12 @@ static const qv_kernel_table qv_table_scalar = {
     .read_bandwidth = qv_read_bandwidth_scalar,
     .dot_f32_gather = qv_dot_f32_gather_scalar,
     .l2sq_f32_gather = qv_l2sq_f32_gather_scalar,
+    .dot_u8 = qv_dot_u8_scalar,
+    .dot_u8_rows = qv_dot_u8_rows_scalar,
+    .dot_u8_gather = qv_dot_u8_gather_scalar,
+    .pq_distance = qv_pq_distance_scalar,
+    .pq_scan_rows = qv_pq_scan_rows_scalar,
+    .pq_gather = qv_pq_gather_scalar,
 };
 
 /* ---- Dispatch ----------------------------------------------------------------------------- */
@@ -363,4 +420,30 @@ void qv_dot_f32_gather(const float *q, const void *const *rows, size_t count, si
 
 void qv_l2sq_f32_gather(const float *q, const void *const *rows, size_t count, size_t n, float *out) {
     qv_table()->l2sq_f32_gather(q, rows, count, n, out);
+}
+
+float qv_dot_u8(const float *q, const uint8_t *codes, size_t n) {
+    return qv_table()->dot_u8(q, codes, n);
+}
+
+void qv_dot_u8_rows(const float *q, const void *base, size_t stride_bytes, size_t rows, size_t n,
+                    float *out) {
+    qv_table()->dot_u8_rows(q, base, stride_bytes, rows, n, out);
+}
+
+void qv_dot_u8_gather(const float *q, const void *const *rows, size_t count, size_t n, float *out) {
+    qv_table()->dot_u8_gather(q, rows, count, n, out);
+}
+
+float qv_pq_distance(const float *table, size_t m, const uint8_t *code) {
+    return qv_table()->pq_distance(table, m, code);
+}
+
+void qv_pq_scan_rows(const float *table, size_t m, const void *base, size_t stride_bytes,
+                     size_t rows, float *out) {
+    qv_table()->pq_scan_rows(table, m, base, stride_bytes, rows, out);
+}
+
+void qv_pq_gather(const float *table, size_t m, const void *const *rows, size_t count, float *out) {
+    qv_table()->pq_gather(table, m, rows, count, out);
 }

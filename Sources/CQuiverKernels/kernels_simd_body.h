@@ -5,6 +5,7 @@
  *
  *   QV_VW            floats per vector: 4 (SSE2, NEON), 8 (AVX2) or 16 (AVX-512)
  *   QV_VF            the vector type of QV_VW floats (clang/GCC vector extension)
+ *   QV_VB            the vector type of QV_VW unsigned bytes (the u8 code kernels)
  *   QV_FN(name)      the name of `name` for this instruction set, e.g. qv_name_avx2
  *   QV_TILE_R/Q      register tile of the dot batch kernel: rows x queries accumulators
  *   QV_L2_TILE_R/Q   register tile of the L2 batch kernel
@@ -15,7 +16,8 @@
  *   QV_ROW_BLOCK_BYTES, QV_QUERY_BLOCK_BYTES   cache blocks of the batch kernels
  *
  * and wraps the inclusion in `#pragma clang attribute push(target(...))`, so every function
- * here, helpers included, is compiled for that instruction set.
+ * here, helpers included, is compiled for that instruction set. The kernels over byte codes
+ * (u8 and PQ) live in kernels_codes_body.h, included near the end.
  *
  * Why vector extensions rather than intrinsics: one source serves every width, so the AVX-512
  * build is the same code the tests run on AVX2 or SSE2 machines, compiled by the compiler for
@@ -653,6 +655,8 @@ static void QV_FN(l2sq_f32_gather)(const float *q, const void *const *rows, size
     QV_FN(gather)(QV_L2, q, rows, count, n, out);
 }
 
+#include "kernels_codes_body.h"
+
 static const qv_kernel_table QV_FN(table) = {
     .isa = QV_ISA_NAME,
     .dot_f32 = QV_FN(dot_f32),
@@ -668,4 +672,10 @@ static const qv_kernel_table QV_FN(table) = {
     .read_bandwidth = QV_FN(read_bandwidth),
     .dot_f32_gather = QV_FN(dot_f32_gather),
     .l2sq_f32_gather = QV_FN(l2sq_f32_gather),
+    .dot_u8 = QV_FN(dot_u8),
+    .dot_u8_rows = QV_FN(dot_u8_rows),
+    .dot_u8_gather = QV_FN(dot_u8_gather),
+    .pq_distance = QV_FN(pq_distance),
+    .pq_scan_rows = QV_FN(pq_scan_rows),
+    .pq_gather = QV_FN(pq_gather),
 };

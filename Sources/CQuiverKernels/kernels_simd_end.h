@@ -2,6 +2,7 @@
  * kernels_simd.c defines before each #include of the body, so the next one starts clean. */
 #undef QV_VW
 #undef QV_VF
+#undef QV_VB
 #undef QV_TILE_R
 #undef QV_TILE_Q
 #undef QV_L2_TILE_R

@@ -28,6 +28,10 @@ struct SplitMix64: RandomNumberGenerator {
     mutating func words(_ count: Int) -> [UInt64] {
         (0..<count).map { _ in next() }
     }
+
+    mutating func bytes(_ count: Int) -> [UInt8] {
+        (0..<count).map { _ in UInt8(truncatingIfNeeded: next() >> 56) }
+    }
 }
 
 /// One implementation of the kernels: the dispatched public API, or one instruction set's table.
@@ -136,6 +140,48 @@ struct KernelSet: Sendable, CustomStringConvertible {
         }
         let kernel = unsafe l2 ? table.pointee.l2sq_f32_batch : table.pointee.dot_f32_batch
         unsafe kernel(queries, queryCount, queryStride, rows.base, rows.stride, rows.count, n, out)
+    }
+
+    func dotU8(_ q: UnsafePointer<Float>, _ codes: UnsafeRawPointer, _ n: Int) -> Float {
+        guard let table = unsafe table else { return unsafe Kernels.dotU8(q, codes, count: n) }
+        return unsafe table.pointee.dot_u8(q, codes.assumingMemoryBound(to: UInt8.self), n)
+    }
+
+    func dotU8Rows(_ q: UnsafePointer<Float>, _ rows: RowBuffer, _ n: Int, _ out: UnsafeMutablePointer<Float>) {
+        guard let table = unsafe table else {
+            return unsafe Kernels.dotU8Rows(query: q, rows: rows.base, byteStride: rows.stride, rowCount: rows.count,
+                                            dimensions: n, into: out)
+        }
+        unsafe table.pointee.dot_u8_rows(q, rows.base, rows.stride, rows.count, n, out)
+    }
+
+    func dotU8Gather(_ q: UnsafePointer<Float>, _ rows: UnsafePointer<UnsafeRawPointer?>, _ count: Int, _ n: Int,
+                     _ out: UnsafeMutablePointer<Float>) {
+        guard let table = unsafe table else {
+            return unsafe Kernels.dotU8Gather(query: q, rows: rows, count: count, dimensions: n, into: out)
+        }
+        unsafe table.pointee.dot_u8_gather(q, rows, count, n, out)
+    }
+
+    func pqDistance(_ t: UnsafePointer<Float>, _ m: Int, _ code: UnsafeRawPointer) -> Float {
+        guard let table = unsafe table else { return unsafe Kernels.pqDistance(table: t, m: m, code: code) }
+        return unsafe table.pointee.pq_distance(t, m, code.assumingMemoryBound(to: UInt8.self))
+    }
+
+    func pqScanRows(_ t: UnsafePointer<Float>, _ m: Int, _ rows: RowBuffer, _ out: UnsafeMutablePointer<Float>) {
+        guard let table = unsafe table else {
+            return unsafe Kernels.pqScanRows(table: t, m: m, rows: rows.base, byteStride: rows.stride,
+                                             rowCount: rows.count, into: out)
+        }
+        unsafe table.pointee.pq_scan_rows(t, m, rows.base, rows.stride, rows.count, out)
+    }
+
+    func pqGather(_ t: UnsafePointer<Float>, _ m: Int, _ rows: UnsafePointer<UnsafeRawPointer?>, _ count: Int,
+                  _ out: UnsafeMutablePointer<Float>) {
+        guard let table = unsafe table else {
+            return unsafe Kernels.pqGather(table: t, m: m, rows: rows, count: count, into: out)
+        }
+        unsafe table.pointee.pq_gather(t, m, rows, count, out)
     }
 
     func readBandwidth(_ bytes: UnsafeRawBufferPointer) -> Double {

@@ -1,5 +1,6 @@
 /*
- * quiver_kernels.h — distance kernels for Quiver (float32 and packed-bit vectors).
+ * quiver_kernels.h — distance kernels for Quiver (float32 vectors, packed bits, u8 codes and
+ * product-quantisation codes).
  *
  * Every function picks its implementation once per process: the first call reads the CPU
  * features (`__builtin_cpu_supports`) and caches a table of function pointers. The table is
@@ -30,8 +31,10 @@ extern "C" {
 #if defined(__clang__)
 #pragma clang assume_nonnull begin
 #define QV_NULLABLE _Nullable
+#define QV_NONNULL _Nonnull
 #else
 #define QV_NULLABLE
+#define QV_NONNULL
 #endif
 
 /* ---- One pair ---------------------------------------------------------------------------- */
@@ -62,10 +65,10 @@ uint32_t qv_hamming_u64(const uint64_t *a, const uint64_t *b, size_t words);
  * neighbours of a graph node). Four rows at a time share each query load and keep four streams
  * of memory reads in flight, which is what a graph search, bound by memory latency, needs.
  */
-void qv_dot_f32_gather(const float *q, const void *const *rows, size_t count, size_t n, float *out);
+void qv_dot_f32_gather(const float *q, const void *QV_NULLABLE const *QV_NONNULL rows, size_t count, size_t n, float *out);
 
 /** out[i] = squared Euclidean distance of q and rows[i]; see qv_dot_f32_gather. */
-void qv_l2sq_f32_gather(const float *q, const void *const *rows, size_t count, size_t n, float *out);
+void qv_l2sq_f32_gather(const float *q, const void *QV_NULLABLE const *QV_NONNULL rows, size_t count, size_t n, float *out);
 
 /* ---- One query against consecutive rows ----------------------------------------------------- */
 
@@ -104,6 +107,62 @@ void qv_dot_f32_batch(const float *queries, size_t query_count, size_t query_str
  */
 void qv_l2sq_f32_batch(const float *queries, size_t query_count, size_t query_stride_floats,
                        const void *base, size_t stride_bytes, size_t rows, size_t n, float *out);
+
+/* ---- u8 codes (scalar quantisation) ------------------------------------------------------- */
+
+/*
+ * A stored vector of n unsigned bytes c[i] (int8 scalar quantisation: x[i] ~ offset[i] +
+ * scale[i] * c[i], with the scales folded into the query by the caller). Each byte is widened
+ * to a float exactly (0...255) and multiplied by the query in float, so the result differs from
+ * the exact sum only by float rounding, as qv_dot_f32 does. Codes may be at any address and any
+ * stride (no multiple of 4 needed).
+ */
+
+/** Sum of q[i] * (float)codes[i] over `n` components. */
+float qv_dot_u8(const float *q, const uint8_t *codes, size_t n);
+
+/** out[i] = qv_dot_u8(q, row i) for `rows` rows of `n` bytes at `base + i * stride_bytes`. */
+void qv_dot_u8_rows(const float *q, const void *base, size_t stride_bytes, size_t rows, size_t n,
+                    float *out);
+
+/**
+ * out[i] = qv_dot_u8(q, rows[i]) for `count` rows of `n` bytes at arbitrary addresses. Four rows
+ * at a time share each query load, and the next four rows are prefetched meanwhile, as in
+ * qv_dot_f32_gather.
+ */
+void qv_dot_u8_gather(const float *q, const void *QV_NULLABLE const *QV_NONNULL rows, size_t count, size_t n, float *out);
+
+/* ---- Product quantisation: asymmetric distance computation (ADC) ---------------------------- */
+
+/*
+ * A PQ code is `m` bytes: byte j is the index of sub-quantiser j's centroid. A per-query table
+ * holds m x 256 floats, table[j * 256 + c] (for example the squared L2 distance, or the negated
+ * dot product, between the query's j-th sub-vector and centroid c of sub-quantiser j), and a
+ * code's distance is the sum over j of table[j * 256 + code[j]].
+ *
+ * Summation order, the same in every instruction set and the scalar twin, so results are
+ * bit-identical everywhere: the terms of even j are added in increasing j to one float, those
+ * of odd j to another, and the result is even + odd. (Two chains per row halve the latency of
+ * the dependent adds; there are no products, so no FMA contraction can change the result.)
+ */
+
+/** Σ_j table[j * 256 + code[j]] for one code of `m` bytes, in the order above. */
+float qv_pq_distance(const float *table, size_t m, const uint8_t *code);
+
+/**
+ * out[i] = qv_pq_distance(table, m, row i) for `rows` codes of `m` bytes at
+ * `base + i * stride_bytes` (any stride, any alignment). Four codes at a time, each code read
+ * as 8-byte words whose bytes are peeled off with shifts: the loop is bound by the float adds
+ * and instruction dispatch, not by the table's cache footprint (measured on Zen 3).
+ */
+void qv_pq_scan_rows(const float *table, size_t m, const void *base, size_t stride_bytes,
+                     size_t rows, float *out);
+
+/**
+ * out[i] = qv_pq_distance(table, m, rows[i]) for `count` codes at arbitrary addresses (the
+ * neighbours of a graph node); the next four codes are prefetched while four are scored.
+ */
+void qv_pq_gather(const float *table, size_t m, const void *QV_NULLABLE const *QV_NONNULL rows, size_t count, float *out);
 
 /* ---- Diagnostics ------------------------------------------------------------------------- */
 
@@ -144,9 +203,19 @@ typedef struct qv_kernel_table {
     void (*l2sq_f32_batch)(const float *queries, size_t query_count, size_t query_stride_floats,
                            const void *base, size_t stride_bytes, size_t rows, size_t n, float *out);
     double (*read_bandwidth)(const void *base, size_t bytes);
-    void (*dot_f32_gather)(const float *q, const void *const *rows, size_t count, size_t n, float *out);
-    void (*l2sq_f32_gather)(const float *q, const void *const *rows, size_t count, size_t n,
+    void (*dot_f32_gather)(const float *q, const void *QV_NULLABLE const *QV_NONNULL rows, size_t count, size_t n, float *out);
+    void (*l2sq_f32_gather)(const float *q, const void *QV_NULLABLE const *QV_NONNULL rows, size_t count, size_t n,
                             float *out);
+    float (*dot_u8)(const float *q, const uint8_t *codes, size_t n);
+    void (*dot_u8_rows)(const float *q, const void *base, size_t stride_bytes, size_t rows,
+                        size_t n, float *out);
+    void (*dot_u8_gather)(const float *q, const void *QV_NULLABLE const *QV_NONNULL rows, size_t count, size_t n,
+                          float *out);
+    float (*pq_distance)(const float *table, size_t m, const uint8_t *code);
+    void (*pq_scan_rows)(const float *table, size_t m, const void *base, size_t stride_bytes,
+                         size_t rows, float *out);
+    void (*pq_gather)(const float *table, size_t m, const void *QV_NULLABLE const *QV_NONNULL rows, size_t count,
+                      float *out);
 } qv_kernel_table;
 
 /**

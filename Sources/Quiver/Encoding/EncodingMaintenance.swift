@@ -191,7 +191,8 @@ struct EncodingMaintenance {
             let pq = vectors.withUnsafeBufferPointer { v in
                 ProductQuantizer.train(points: v.baseAddress!, count: sample.count, dimensions: dimensions, m: m,
                                        iterations: parameters.iterations, seed: parameters.seed,
-                                       progress: progress.map { report in { done, total in report("training", done, total) } })
+                                       progress: progress.map { report in { done, total in report("training", done, total) } },
+                                       concurrentPerform: Self.parallel(threads))
             }
             model = .pq(pq)
         case .ivfpq(let nlist, let m):
@@ -199,7 +200,8 @@ struct EncodingMaintenance {
             let report = progress.map { report in { (done: Int, total: Int) in report("training", done, total) } }
             let coarse = vectors.withUnsafeBufferPointer { v in
                 KMeans.train(points: v.baseAddress!, count: sample.count, dimensions: dimensions, clusters: nlist,
-                             iterations: parameters.iterations, seed: parameters.seed, progress: report)
+                             iterations: parameters.iterations, seed: parameters.seed, progress: report,
+                             concurrentPerform: Self.parallel(threads))
             }
             // The PQ learns the residuals to each training vector's nearest centroid.
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nlist)
@@ -218,11 +220,17 @@ struct EncodingMaintenance {
             }
             let pq = vectors.withUnsafeBufferPointer { v in
                 ProductQuantizer.train(points: v.baseAddress!, count: sample.count, dimensions: dimensions, m: m,
-                                       iterations: parameters.iterations, seed: parameters.seed &+ 1, progress: report)
+                                       iterations: parameters.iterations, seed: parameters.seed &+ 1, progress: report,
+                                       concurrentPerform: Self.parallel(threads))
             }
             model = .ivfpq(coarse: coarse, nlist: nlist, pq: pq)
         }
         return Codebook(id: id, parameters: parameters, dimensions: dimensions, model: model, trainedRows: parameters.encoding == .binary ? 0 : sample.count)
+    }
+
+    /// Spreads k-means over `threads` threads (its results do not depend on the count).
+    static func parallel(_ threads: Int) -> KMeans.ConcurrentPerform? {
+        threads > 1 ? { iterations, body in DispatchQueue.concurrentPerform(iterations: iterations, execute: body) } : nil
     }
 
     /// Encodes every live row into fresh blocks (rows that are not live are zero).

@@ -355,14 +355,30 @@ extension KMeans {
 }
 
 /// SplitMix64 (Steele, Lea & Flood 2014): the generator behind every random choice of k-means,
+/// and the hash behind every seeded choice of the engine (HNSW levels, training samples),
 /// written out here so that results never depend on the standard library's generators.
-struct SplitMix64 {
+public struct SplitMix64 {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    /// A generator starting at `seed`.
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
+        return Self.finalize(state)
+    }
+
+    /// SplitMix64's output function applied to `seed + index × 0x9E3779B97F4A7C15`: a stateless
+    /// hash of both (a generator seeded with `seed` returns `hash(seed:, n)` as its n-th output,
+    /// counting from 1). Stored formats depend on it: it never changes.
+    @inlinable
+    public static func hash(seed: UInt64, _ index: UInt64) -> UInt64 {
+        finalize(seed &+ index &* 0x9E37_79B9_7F4A_7C15)
+    }
+
+    @inlinable
+    static func finalize(_ state: UInt64) -> UInt64 {
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB

@@ -253,8 +253,12 @@ struct BenchANNCommand: ParsableCommand {
             let fileResidentBefore = Self.residentFileBytes()
             let openStarted = now()
             let database = try Database(path: store.path, configuration: .init(readOnly: true))
+            // The first query asks what the sweeps ask first: the encoding's candidates when
+            // there is one (so that the resident pages measured below are the encoding's).
+            let firstOptions = SearchOptions(candidates: encodingInfo.map { .encoding($0.parameters.encoding) } ?? .floats)
             _ = try database.read { tx in
-                try searchOne(tx.collection(name), firstQuery, k: k, ef: efValues[0], filter: nil, strategy: index == "hnsw" ? .index : .exact)
+                try searchOne(tx.collection(name), firstQuery, k: k, ef: efValues[0], filter: nil, strategy: index == "hnsw" ? .index : .automatic,
+                              base: firstOptions)
             }
             openMilliseconds = (now() - openStarted) * 1000
 

@@ -47,7 +47,7 @@ struct IndexBuildCommand: ParsableCommand {
     @Option(help: "Build threads; 0 uses every core.")
     var threads: Int = 0
 
-    @Option(help: ArgumentHelp("Build this encoding instead of the HNSW index: int8, binary, or pq<m> (e.g. pq48).", valueName: "encoding"))
+    @Option(help: ArgumentHelp("Build this encoding instead of the HNSW index: int8, binary, pq<m> (e.g. pq48) or ivfpq<nlist>x<m> (e.g. ivfpq1024x48).", valueName: "encoding"))
     var encoding: String?
 
     @Option(help: ArgumentHelp("Rows an encoding is trained on.", valueName: "rows"))
@@ -101,11 +101,7 @@ struct IndexRetrainCommand: ParsableCommand {
     @Argument(help: "The collection.")
     var collection: String
 
-    @Option(help: ArgumentHelp("Retrain only this encoding: int8, binary or pq<m>.", valueName: "encoding"))
-    var encoding: String?
-
-    @Option(help: ArgumentHelp("With --encoding: the encoding of this prefix.", valueName: "dims"))
-    var prefix: Int?
+    @OptionGroup var selection: EncodingSelection
 
     @Option(help: "Training threads; 0 uses every core.")
     var threads: Int = 0
@@ -115,13 +111,10 @@ struct IndexRetrainCommand: ParsableCommand {
 
     func run() throws {
         let database = try storeOptions.open(readOnly: false)
-        let parsed = try encoding.map { text -> VectorEncoding in
-            guard let e = VectorEncoding(text) else { throw ValidationError("--encoding must be int8, binary or pq<m>, got \(text)") }
-            return e
-        }
+        let parsed = try selection.parsed
         let progress = StagedProgress(enabled: !quiet)
         let infos = try database.write { tx in
-            try tx.collection(collection).retrainEncodings(parsed, prefix: prefix, threads: threads) { progress.update($0, $1, $2) }
+            try tx.collection(collection).retrainEncodings(parsed, prefix: selection.prefix, threads: threads) { progress.update($0, $1, $2) }
         }
         progress.finish()
         for info in infos { print("retrained the \(encodingName(info)) encoding of \(collection) on \(info.trainedRows) rows") }
@@ -140,18 +133,13 @@ struct IndexDropCommand: ParsableCommand {
     @Argument(help: "The collection.")
     var collection: String
 
-    @Option(help: ArgumentHelp("Drop this encoding instead: int8, binary or pq<m>.", valueName: "encoding"))
-    var encoding: String?
-
-    @Option(help: ArgumentHelp("With --encoding: the encoding of this prefix.", valueName: "dims"))
-    var prefix: Int?
+    @OptionGroup var selection: EncodingSelection
 
     func run() throws {
         let database = try storeOptions.open(readOnly: false)
-        if let encoding {
-            guard let parsed = VectorEncoding(encoding) else { throw ValidationError("--encoding must be int8, binary or pq<m>, got \(encoding)") }
-            try database.write { tx in try tx.collection(collection).dropEncoding(parsed, prefix: prefix) }
-            print("dropped the \(encoding) encoding of \(collection)")
+        if let parsed = try selection.parsed {
+            try database.write { tx in try tx.collection(collection).dropEncoding(parsed, prefix: selection.prefix) }
+            print("dropped the \(parsed) encoding of \(collection)")
             return
         }
         try database.dropIndex(collection: collection)
@@ -217,5 +205,24 @@ struct IndexStatsCommand: ParsableCommand {
             ("graph_bytes", .number(stats.graphBytes)),
             ("bytes_per_vector", .rounded(stats.bytesPerVector, 2)),
         ]
+    }
+}
+
+/// `--encoding E [--prefix DIMS]`: one of a collection's encodings (retrain, drop).
+struct EncodingSelection: ParsableArguments {
+    @Option(help: ArgumentHelp("Only this encoding: int8, binary, pq<m> or ivfpq<nlist>x<m>.", valueName: "encoding"))
+    var encoding: String?
+
+    @Option(help: ArgumentHelp("With --encoding: the encoding of this prefix.", valueName: "dims"))
+    var prefix: Int?
+
+    /// The encoding named, `nil` when none is.
+    var parsed: VectorEncoding? {
+        get throws {
+            try encoding.map { text in
+                guard let e = VectorEncoding(text) else { throw ValidationError("--encoding must be int8, binary, pq<m> or ivfpq<nlist>x<m>, got \(text)") }
+                return e
+            }
+        }
     }
 }

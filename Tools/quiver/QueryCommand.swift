@@ -66,6 +66,9 @@ struct QueryCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Where candidates come from: auto (the collection's encoding, if any), floats, int8, binary or pq<m>.", valueName: "source"))
     var candidates: String = "auto"
 
+    @Option(help: ArgumentHelp("IVF-PQ lists probed (default: a sixteenth of the lists, 1...64).", valueName: "n"))
+    var nprobe: Int?
+
     @Flag(help: "Leave metadata out of the results.")
     var noMetadata = false
 
@@ -90,7 +93,7 @@ struct QueryCommand: ParsableCommand {
         let parsedFilter = try filter.map { try Filter.parse($0) }
         let query = try loadQuery()
         let database = try storeOptions.open(readOnly: true)
-        let options = SearchOptions(
+        var options = SearchOptions(
             prefix: prefix,
             candidates: try parseCandidates(candidates),
             rescore: !noRescore,
@@ -99,6 +102,7 @@ struct QueryCommand: ParsableCommand {
             efSearch: efSearch,
             strategy: exact ? .exact : .automatic
         )
+        options.nprobe = nprobe
         let started = now()
         let (results, schema) = try database.read { tx in
             let reader = try tx.collection(collection)

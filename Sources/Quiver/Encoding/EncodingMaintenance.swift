@@ -143,13 +143,7 @@ struct EncodingMaintenance {
         var rows: [UInt32] = []
         live.forEach { rows.append($0) }
         guard rows.count > count else { return rows }
-        func rank(_ row: UInt32) -> UInt64 {
-            var z = seed &+ UInt64(row) &* 0x9E37_79B9_7F4A_7C15
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        return rows.map { (rank($0), $0) }.sorted { $0 < $1 }.prefix(count).map(\.1).sorted()
+        return rows.map { (SplitMix64.hash(seed: seed, UInt64($0)), $0) }.sorted { $0 < $1 }.prefix(count).map(\.1).sorted()
     }
 
     /// The training vectors: the sample rows' floats (or prefixes, re-normalised for cosine),

@@ -1,4 +1,5 @@
 import Foundation
+import QuiverKernels
 
 /// The `hnsw.meta` value of one collection: the index's parameters, its entry point and the
 /// high-water mark of node slots per level. 128 bytes, little-endian (docs/file-format.md).
@@ -110,10 +111,7 @@ struct HNSWHeader: Hashable {
     /// level (and its upper slots) when it is deleted and reused, and a parallel build draws
     /// the same levels as a serial one. `-ln(u) / ln(m)` as in the paper (mL = 1/ln m).
     func level(of row: UInt32) -> Int {
-        var z = seed &+ UInt64(row) &* 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
+        let z = SplitMix64.hash(seed: seed, UInt64(row))
         let u = (Double(z >> 11) + 1) * 0x1p-53  // (0, 1]
         let level = Int(-Foundation.log(u) / Foundation.log(Double(m)))
         return min(level, Self.maximumLevels - 1)

@@ -150,11 +150,13 @@ struct Codebook: Hashable {
             for j in 0..<bitBytes {
                 let t = table + j * 256
                 t[0] = 0
-                // Bit 7 − i of byte j stands for component 8j + i (numpy.packbits order).
-                for v in 1..<256 {
-                    let high = 7 - (v.trailingZeroBitCount)
-                    let d = 8 * j + high
-                    t[v] = t[v & (v - 1)] + (d < dimensions ? query[d] : 0)
+                // Bit p of byte j stands for component 8j + 7 − p (numpy.packbits order); the
+                // entries with bit p set are those without it plus that component.
+                for p in 0..<8 {
+                    let d = 8 * j + 7 - p
+                    let w = d < dimensions ? query[d] : 0
+                    let step = 1 << p
+                    for i in 0..<step { t[step + i] = t[i] + w }
                 }
             }
             for d in 0..<dimensions { sum += query[d] }

@@ -251,6 +251,22 @@ struct EncodingTests {
         #expect(VectorEncoding("ivfpq1024x48") == .ivfpq(nlist: 1_024, m: 48))
     }
 
+    @Test func bulkLoadsAreEncoded() throws {
+        let (data, queries) = Self.split(Datasets.clustered(count: 1_210, dimensions: 128, seed: 121), queries: 10)
+        let store = TemporaryStore()
+        let db = try store.open()
+        try db.createCollection("v", schema: CollectionSchema(vectors: .float32(dimensions: 128), metric: .cosine))
+        // Binary codes need no training: built on the empty collection, then bulk-loaded.
+        try db.write { tx in try tx.collection("v").buildEncoding(.binary) }
+        let flat = data.flatMap { $0 }
+        try db.write { tx in
+            let c = try tx.collection("v")
+            try flat.withUnsafeBufferPointer { try c.appendBatch(count: data.count, floats: $0, bits: nil, keys: .sequential(start: 0), metadata: nil) }
+        }
+        #expect(try db.verify().isEmpty)
+        #expect(try meanRecall(db, queries, options: SearchOptions(candidates: .encoding(.binary), oversample: 10, strategy: .exact)) >= 0.9)
+    }
+
     @Test func badParametersAreClearErrors() throws {
         let data = Datasets.clustered(count: 100, dimensions: Self.dimensions, seed: 91)
         let (_, db) = try load(data, metric: .l2)

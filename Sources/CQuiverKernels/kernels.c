@@ -236,6 +236,43 @@ static void qv_pq_gather_scalar(const float *table, size_t m, const void *const 
     }
 }
 
+static inline QV_ALWAYS_INLINE void qv_pq_table_scalar(const int kind, const float *query,
+                                                        const float *columns, size_t m, size_t sub,
+                                                        float *table) {
+    for (size_t j = 0; j < m; j++) {
+        for (size_t c = 0; c < 256; c++) {
+            float s = 0;
+            for (size_t k = 0; k < sub; k++) {
+                const float x = columns[(j * sub + k) * 256 + c], q = query[j * sub + k];
+                s += kind == QV_L2 ? (q - x) * (q - x) : q * x;
+            }
+            table[j * 256 + c] = s;
+        }
+    }
+}
+
+static void qv_pq_table_l2sq_scalar(const float *query, const float *columns, size_t m, size_t sub,
+                                    float *table) {
+    qv_pq_table_scalar(QV_L2, query, columns, m, sub, table);
+}
+
+static void qv_pq_table_dot_scalar(const float *query, const float *columns, size_t m, size_t sub,
+                                   float *table) {
+    qv_pq_table_scalar(QV_DOT, query, columns, m, sub, table);
+}
+
+/* The minimum (a NaN never compares smaller), then the first element equal to it. */
+static size_t qv_argmin_f32_scalar(const float *values, size_t n) {
+    float smallest = __builtin_inff();
+    for (size_t i = 0; i < n; i++) {
+        if (values[i] < smallest) smallest = values[i];
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (values[i] == smallest) return i;
+    }
+    return 0;
+}
+
 /* ---- Hamming with scalar popcounts: portable, and a POPCNT copy for x86 ----------------------- */
 
 #define QV_HFN(name) qv_##name##_portable
@@ -271,6 +308,9 @@ static const qv_kernel_table qv_table_scalar = {
     .pq_distance = qv_pq_distance_scalar,
     .pq_scan_rows = qv_pq_scan_rows_scalar,
     .pq_gather = qv_pq_gather_scalar,
+    .pq_table_l2sq = qv_pq_table_l2sq_scalar,
+    .pq_table_dot = qv_pq_table_dot_scalar,
+    .argmin_f32 = qv_argmin_f32_scalar,
 };
 
 /* ---- Dispatch ----------------------------------------------------------------------------- */
@@ -447,3 +487,13 @@ void qv_pq_scan_rows(const float *table, size_t m, const void *base, size_t stri
 void qv_pq_gather(const float *table, size_t m, const void *const *rows, size_t count, float *out) {
     qv_table()->pq_gather(table, m, rows, count, out);
 }
+
+void qv_pq_table_l2sq(const float *query, const float *columns, size_t m, size_t sub, float *table) {
+    qv_table()->pq_table_l2sq(query, columns, m, sub, table);
+}
+
+void qv_pq_table_dot(const float *query, const float *columns, size_t m, size_t sub, float *table) {
+    qv_table()->pq_table_dot(query, columns, m, sub, table);
+}
+
+size_t qv_argmin_f32(const float *values, size_t n) { return qv_table()->argmin_f32(values, n); }

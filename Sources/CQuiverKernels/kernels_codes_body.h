@@ -1,6 +1,7 @@
 /*
  * kernels_codes_body.h — the kernels over byte codes: u8 scalar-quantised vectors (a float query
- * against u8 components) and product-quantisation codes (table lookups). Included by
+ * against u8 components) and product-quantisation codes (table lookups, tables), and the argmin
+ * that k-means and PQ encoding run over rows of distances. Included by
  * kernels_simd_body.h once per instruction set, with the same parameters (QV_VW, QV_VF, QV_FN,
  * QV_FN(load), QV_FN(partial), QV_FN(hsum), QV_FN(hsum4)) plus
  *
@@ -112,13 +113,20 @@ static void QV_FN(dot_u8_gather)(const float *q, const void *const *rows, size_t
 /* ---- Product quantisation (ADC) ------------------------------------------------------------ */
 
 /*
- * Why scalar code in every instruction set: a lookup is a byte extraction, a load and an add, and
- * on Zen 3 that loop is bound by the float adds (two pipes) and instruction dispatch, not by
- * memory. Measured alternatives (m = 48, 63,574 codes, one thread; docs/benchmarks.md):
- * AVX2 gathers (vgatherdps, 8 sub-quantisers per instruction) were 1.5-2x slower; one byte
- * load per lookup instead of shifts out of 8-byte words 1.2x slower; a u16-quantised table
- * (24 KB, fits L1) no faster, since its integer adds compete with the byte extraction for the
- * ALUs, and the float table's L1 misses cost nothing measurable (a 1 KB table ran as fast).
+ * Why scalar code in every instruction set: a lookup is a byte extraction, a load and an add
+ * (about 2.5 instructions), and on Zen 3 the loop is bound by the float adds (two pipes: 24
+ * cycles per code at m = 48) and instruction dispatch. Measured alternatives (AVX2, m = 48,
+ * 63,574 codes of a real PQ, one thread, medians of 15 runs; this loop did 12-19 ns per code):
+ *   - AVX2 gathers (vgatherdps, eight sub-quantisers per instruction, four codes at a time):
+ *     1.5-2x slower (about 12-15 cycles per eight-float gather here).
+ *   - one byte load per lookup instead of shifts out of 8-byte words: 1.1-1.2x slower.
+ *   - a u16-quantised table (24 KB, fits L1) with integer sums: no faster; its adds compete
+ *     with the byte extraction for the four ALUs.
+ *   - the float table cut into chunks of 24 sub-quantisers (24 KB, fits L1), blocks of 64-256
+ *     codes, the two sums carried from chunk to chunk: no faster.
+ * Six or eight codes at a time were no faster than four. One add chain per code instead of two
+ * measured the same within noise; two are kept so that the m dependent adds of a code (3 cycles
+ * each on Zen 3) can never become the bound.
  */
 
 /* Keeps a float in its own register: without it clang packs the four rows' sums into one
@@ -218,3 +226,101 @@ static void QV_FN(pq_gather)(const float *table, size_t m, const void *const *ro
 }
 
 #undef QV_KEEP_SCALAR
+
+/*
+ * Distance tables over a component-major codebook (quiver_kernels.h): four vectors of centroids
+ * at a time, so one broadcast of a query component serves 4 * QV_VW centroids and four FMA chains
+ * hide the latency. 256 is a multiple of 4 * QV_VW for every width.
+ */
+static inline QV_ALWAYS_INLINE void QV_FN(pq_table)(const int kind, const float *query,
+                                                    const float *columns, size_t m, size_t sub,
+                                                    float *table) {
+    const unsigned char *cols = (const unsigned char *)columns;
+    for (size_t j = 0; j < m; j++) {
+        for (size_t c = 0; c < 256; c += 4 * QV_VW) {
+            QV_VF a[4] = {{0}, {0}, {0}, {0}};
+            for (size_t k = 0; k < sub; k++) {
+                const float q = query[j * sub + k];
+                const unsigned char *p = cols + 4 * ((j * sub + k) * 256 + c);
+                for (int v = 0; v < 4; v++) {
+                    const QV_VF x = QV_FN(load)(p + 4 * QV_VW * v);
+                    if (kind == QV_L2) {
+                        const QV_VF d = q - x;
+                        a[v] += d * d;
+                    } else {
+                        a[v] += q * x;
+                    }
+                }
+            }
+            __builtin_memcpy(table + j * 256 + c, a, sizeof a);
+        }
+    }
+}
+
+static void QV_FN(pq_table_l2sq)(const float *query, const float *columns, size_t m, size_t sub,
+                                 float *table) {
+    QV_FN(pq_table)(QV_L2, query, columns, m, sub, table);
+}
+
+static void QV_FN(pq_table_dot)(const float *query, const float *columns, size_t m, size_t sub,
+                                float *table) {
+    QV_FN(pq_table)(QV_DOT, query, columns, m, sub, table);
+}
+
+/* ---- Argmin -------------------------------------------------------------------------------- */
+
+/* x < m ? x : m lane by lane, which clang emits as one MINPS: a NaN in x never wins, and m
+ * starts at +infinity, so NaN values are skipped. */
+static inline QV_ALWAYS_INLINE QV_VF QV_FN(min_keep)(QV_VF x, QV_VF m) {
+    const QV_VI take = x < m;
+    return (QV_VF)((take & (QV_VI)x) | (~take & (QV_VI)m));
+}
+
+/* The smallest lane of m: halve to four lanes with vector mins, then three scalar steps. */
+static inline QV_ALWAYS_INLINE float QV_FN(min_lanes)(QV_VF m) {
+#if QV_VW == 16
+    const qv_f32x8 lo8 = __builtin_shufflevector(m, m, 0, 1, 2, 3, 4, 5, 6, 7);
+    const qv_f32x8 hi8 = __builtin_shufflevector(m, m, 8, 9, 10, 11, 12, 13, 14, 15);
+    const qv_f32x8 m8 = __builtin_elementwise_min(lo8, hi8); /* lanes are never NaN here */
+#elif QV_VW == 8
+    const qv_f32x8 m8 = m;
+#endif
+#if QV_VW >= 8
+    const qv_f32x4 m4 = __builtin_elementwise_min(__builtin_shufflevector(m8, m8, 0, 1, 2, 3),
+                                                  __builtin_shufflevector(m8, m8, 4, 5, 6, 7));
+#else
+    const qv_f32x4 m4 = m;
+#endif
+    const float a = m4[0] < m4[1] ? m4[0] : m4[1], b = m4[2] < m4[3] ? m4[2] : m4[3];
+    return a < b ? a : b;
+}
+
+/*
+ * Two passes: the minimum (two chains of MINPS), then the first element equal to it (a compare
+ * and a test per vector, stopping there). One pass that tracks indices would need a compare and
+ * two blends per vector instead of one MINPS.
+ */
+static size_t QV_FN(argmin_f32)(const float *values, size_t n) {
+    const unsigned char *p = (const unsigned char *)values;
+    float smallest = __builtin_inff();
+    size_t i = 0;
+    if (n >= 2 * QV_VW) {
+        QV_VF m0 = (QV_VF){0} + __builtin_inff(), m1 = m0;
+        for (; i + 2 * QV_VW <= n; i += 2 * QV_VW) {
+            m0 = QV_FN(min_keep)(QV_FN(load)(p + 4 * i), m0);
+            m1 = QV_FN(min_keep)(QV_FN(load)(p + 4 * (i + QV_VW)), m1);
+        }
+        smallest = QV_FN(min_lanes)(QV_FN(min_keep)(m1, m0));
+    }
+    for (; i < n; i++) {
+        if (values[i] < smallest) smallest = values[i];
+    }
+    i = 0;
+    for (; i + QV_VW <= n; i += QV_VW) {
+        if (__builtin_reduce_or(QV_FN(load)(p + 4 * i) == smallest)) break;
+    }
+    for (; i < n; i++) {
+        if (values[i] == smallest) return i;
+    }
+    return 0;
+}

@@ -20,6 +20,9 @@ typedef float qv_f32x16 __attribute__((vector_size(64)));
 typedef uint8_t qv_u8x4 __attribute__((vector_size(4)));
 typedef uint8_t qv_u8x8 __attribute__((vector_size(8)));
 typedef uint8_t qv_u8x16 __attribute__((vector_size(16)));
+typedef int32_t qv_i32x4 __attribute__((vector_size(16)));
+typedef int32_t qv_i32x8 __attribute__((vector_size(32)));
+typedef int32_t qv_i32x16 __attribute__((vector_size(64)));
 
 /* Cache blocks of the batch kernels: both fit in L2 together (512 KiB on Zen 3, 1 MiB on Zen 4). */
 #define QV_ROW_BLOCK_BYTES (128 * 1024)
@@ -43,6 +46,7 @@ typedef uint8_t qv_u8x16 __attribute__((vector_size(16)));
 #define QV_VW 4
 #define QV_VF qv_f32x4
 #define QV_VB qv_u8x4
+#define QV_VI qv_i32x4
 /* 16 xmm registers: the same tiles as AVX2 below. */
 #define QV_TILE_R 4
 #define QV_TILE_Q 3
@@ -83,6 +87,7 @@ static const int32_t qv_lane_masks[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 
 #define QV_VW 8
 #define QV_VF qv_f32x8
 #define QV_VB qv_u8x8
+#define QV_VI qv_i32x8
 /* 4 x 3 = 12 accumulators + 3 query vectors + 1 row vector = the 16 ymm registers. L2 needs
  * one more register for the difference, hence a 2 x 4 tile (measured faster than 3 x 3 and 4 x 2). */
 #define QV_TILE_R 4
@@ -117,6 +122,7 @@ QV_HIDDEN const qv_kernel_table *qv_internal_table_avx2(void) { return &QV_FN(ta
 #define QV_VW 16
 #define QV_VF qv_f32x16
 #define QV_VB qv_u8x16
+#define QV_VI qv_i32x16
 /* 8 x 3 = 24 accumulators + 3 query vectors + 1 row vector (+ 1 difference for L2), of the 32
  * zmm registers. Not measured on AVX-512 hardware yet; the tile was checked for spills in the
  * generated code. */

@@ -6,6 +6,7 @@
  *   QV_VW            floats per vector: 4 (SSE2, NEON), 8 (AVX2) or 16 (AVX-512)
  *   QV_VF            the vector type of QV_VW floats (clang/GCC vector extension)
  *   QV_VB            the vector type of QV_VW unsigned bytes (the u8 code kernels)
+ *   QV_VI            the vector type of QV_VW int32 lanes (comparison masks)
  *   QV_FN(name)      the name of `name` for this instruction set, e.g. qv_name_avx2
  *   QV_TILE_R/Q      register tile of the dot batch kernel: rows x queries accumulators
  *   QV_L2_TILE_R/Q   register tile of the L2 batch kernel
@@ -678,4 +679,7 @@ static const qv_kernel_table QV_FN(table) = {
     .pq_distance = QV_FN(pq_distance),
     .pq_scan_rows = QV_FN(pq_scan_rows),
     .pq_gather = QV_FN(pq_gather),
+    .pq_table_l2sq = QV_FN(pq_table_l2sq),
+    .pq_table_dot = QV_FN(pq_table_dot),
+    .argmin_f32 = QV_FN(argmin_f32),
 };

@@ -3,6 +3,7 @@
 #undef QV_VW
 #undef QV_VF
 #undef QV_VB
+#undef QV_VI
 #undef QV_TILE_R
 #undef QV_TILE_Q
 #undef QV_L2_TILE_R

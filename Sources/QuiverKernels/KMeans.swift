@@ -64,9 +64,22 @@ public enum KMeans {
         seed: UInt64, progress: ((_ done: Int, _ total: Int) -> Void)? = nil,
         concurrentPerform: ConcurrentPerform? = nil
     ) -> [Float] {
-        unsafe train(points: points, rowStride: dimensions, count: count, dimensions: dimensions,
-                     clusters: clusters, iterations: iterations, seed: seed, progress: progress,
+        precondition(count >= 1 && dimensions >= 1 && clusters >= 1 && iterations >= 0,
+                     "k-means needs points, dimensions and clusters")
+        var centroids = [Float](repeating: 0, count: clusters * dimensions)
+        if clusters >= count {
+            for c in 0..<clusters {
+                for k in 0..<dimensions { centroids[c * dimensions + k] = unsafe points[(c % count) * dimensions + k] }
+            }
+            return centroids
+        }
+        var random = SplitMix64(seed: seed)
+        unsafe seedPlusPlus(points: points, count: count, dimensions: dimensions, clusters: clusters,
+                            random: &random, into: &centroids, concurrentPerform: concurrentPerform)
+        unsafe lloyd(points: points, count: count, dimensions: dimensions, clusters: clusters,
+                     iterations: iterations, random: &random, centroids: &centroids, progress: progress,
                      concurrentPerform: concurrentPerform)
+        return centroids
     }
 
     /// Returns the centroid nearest to `point` and its squared Euclidean distance.
@@ -92,7 +105,7 @@ public enum KMeans {
             let distances = buffer.baseAddress!
             unsafe Kernels.squaredL2Rows(query: point, rows: centroids, byteStride: dimensions * 4,
                                          rowCount: count, dimensions: dimensions, into: distances)
-            let index = unsafe argmin(distances, count: count)
+            let index = unsafe Kernels.argmin(distances, count: count)
             return (index, unsafe distances[index])
         }
     }
@@ -124,9 +137,29 @@ public enum KMeans {
     ) {
         precondition(count >= 0 && clusters >= 1 && dimensions >= 0, "need at least one centroid")
         precondition(UInt64(clusters) <= 1 << 32, "too many clusters for UInt32 indices")
-        unsafe assign(points: points, rowStride: dimensions, count: count, centroids: centroids,
-                      clusters: clusters, dimensions: dimensions, into: assignments, distances: distances,
-                      concurrentPerform: concurrentPerform)
+        guard count > 0 else { return }
+        // Blocks of about 65,536 distances (256 KB, which stay in L2 between the kernel and the
+        // argmin), at least 64 points (to amortise the kernel's packing of the centroids) and at
+        // most 4,096.
+        let blockRows = max(64, min(4_096, (1 << 16) / clusters))
+        // Safety: each block reads the points and centroids and writes only its own slots of
+        // the outputs; all blocks finish before this function returns.
+        nonisolated(unsafe) let rows = points
+        nonisolated(unsafe) let queries = centroids
+        nonisolated(unsafe) let out = assignments
+        nonisolated(unsafe) let outDistances = distances
+        unsafe forEachBlock(count: count, blockRows: blockRows, scratchFloats: blockRows * clusters,
+                            concurrentPerform: concurrentPerform) { start, end, scratch in
+            unsafe Kernels.squaredL2Batch(queries: queries, queryCount: clusters, queryStride: dimensions,
+                                          rows: rows + start * dimensions, byteStride: dimensions * 4,
+                                          rowCount: end - start, dimensions: dimensions, into: scratch)
+            for i in start..<end {
+                let row = unsafe scratch + (i - start) * clusters
+                let best = unsafe Kernels.argmin(row, count: clusters)
+                unsafe out[i] = UInt32(truncatingIfNeeded: best)
+                if let d = unsafe outDistances { unsafe d[i] = row[best] }
+            }
+        }
     }
 }
 
@@ -136,26 +169,12 @@ extension KMeans {
     /// Relative move of the two halves of a split cluster (FAISS's `EPS`).
     static let splitEpsilon: Float = 1 / 1_024
 
-    /// `train` over points `rowStride` floats apart (the sub-vectors of a product quantiser).
-    static func train(
-        points: UnsafePointer<Float>, rowStride: Int, count: Int, dimensions: Int, clusters: Int,
-        iterations: Int, seed: UInt64, progress: ((_ done: Int, _ total: Int) -> Void)?,
+    /// Lloyd iterations from the seeds in `centroids` (see `train`).
+    static func lloyd(
+        points: UnsafePointer<Float>, count: Int, dimensions: Int, clusters: Int, iterations: Int,
+        random: inout SplitMix64, centroids: inout [Float], progress: ((_ done: Int, _ total: Int) -> Void)?,
         concurrentPerform: ConcurrentPerform?
-    ) -> [Float] {
-        precondition(count >= 1 && dimensions >= 1 && clusters >= 1 && iterations >= 0,
-                     "k-means needs points, dimensions and clusters")
-        precondition(rowStride >= dimensions, "rows overlap")
-        var centroids = [Float](repeating: 0, count: clusters * dimensions)
-        if clusters >= count {
-            for c in 0..<clusters {
-                for k in 0..<dimensions { centroids[c * dimensions + k] = unsafe points[(c % count) * rowStride + k] }
-            }
-            return centroids
-        }
-        var random = SplitMix64(seed: seed)
-        unsafe seedPlusPlus(points: points, rowStride: rowStride, count: count, dimensions: dimensions,
-                            clusters: clusters, random: &random, into: &centroids,
-                            concurrentPerform: concurrentPerform)
+    ) {
         var assignment = [UInt32](repeating: 0, count: count)
         var previous = [UInt32](repeating: .max, count: count)
         var counts = [Int](repeating: 0, count: clusters)
@@ -164,15 +183,14 @@ extension KMeans {
         for iteration in 0..<iterations {
             unsafe centroids.withUnsafeBufferPointer { c in
                 unsafe assignment.withUnsafeMutableBufferPointer { a in
-                    unsafe assign(points: points, rowStride: rowStride, count: count, centroids: c.baseAddress!,
-                                  clusters: clusters, dimensions: dimensions, into: a.baseAddress!,
-                                  distances: nil, concurrentPerform: concurrentPerform)
+                    unsafe assign(points: points, count: count, centroids: c.baseAddress!, clusters: clusters,
+                                  dimensions: dimensions, into: a.baseAddress!, concurrentPerform: concurrentPerform)
                 }
             }
             if !splitLastTime && assignment == previous {
                 // The update would give the centroids we have: converged.
                 progress?(iterations, iterations)
-                break
+                return
             }
             swap(&assignment, &previous)  // `previous` now holds this iteration's assignment
             for c in 0..<clusters { counts[c] = 0 }
@@ -180,7 +198,7 @@ extension KMeans {
             for i in 0..<count {
                 let c = Int(previous[i])
                 counts[c] += 1
-                let row = unsafe points + i * rowStride
+                let row = unsafe points + i * dimensions
                 for k in 0..<dimensions { unsafe sums[c * dimensions + k] += Double(row[k]) }
             }
             for c in 0..<clusters where counts[c] > 0 {
@@ -192,54 +210,69 @@ extension KMeans {
                                                pointCount: count, random: &random)
             progress?(iteration + 1, iterations)
         }
-        return centroids
     }
 
     /// k-means++ seeding: writes `clusters` points into `centroids`.
+    ///
+    /// Each round scores every point against the newest centroid, block by block, keeping each
+    /// point's smallest squared distance and each block's sum of them (in `Double`, in point
+    /// order). The next centroid is the first point whose running sum (block sums in block order,
+    /// then points within the block) exceeds a uniform draw below the total.
     static func seedPlusPlus(
-        points: UnsafePointer<Float>, rowStride: Int, count: Int, dimensions: Int, clusters: Int,
+        points: UnsafePointer<Float>, count: Int, dimensions: Int, clusters: Int,
         random: inout SplitMix64, into centroids: inout [Float], concurrentPerform: ConcurrentPerform?
     ) {
+        let blockRows = 4_096
+        let blocks = (count + blockRows - 1) / blockRows
         var nearest = [Float](repeating: .infinity, count: count)
+        var blockSums = [Double](repeating: 0, count: blocks)
         var chosen = random.below(count)
         for c in 0..<clusters {
-            let center = unsafe points + chosen * rowStride
-            for k in 0..<dimensions { centroids[c * dimensions + k] = unsafe center[k] }
+            for k in 0..<dimensions { centroids[c * dimensions + k] = unsafe points[chosen * dimensions + k] }
             if c == clusters - 1 { break }
-            // Squared distances to the new centroid, block by block, keeping the minimum.
-            unsafe nearest.withUnsafeMutableBufferPointer { buffer in
-                // Safety: each block reads the points and writes only its own slice of `nearest`;
-                // all blocks finish before the buffer's scope ends.
-                nonisolated(unsafe) let best = buffer.baseAddress!
-                nonisolated(unsafe) let rows = points
-                let blockRows = 4_096
-                let centerIndex = chosen
-                unsafe forEachBlock(count: count, blockRows: blockRows, scratchFloats: blockRows,
-                                    concurrentPerform: concurrentPerform) { start, end, scratch in
-                    unsafe Kernels.squaredL2Rows(query: rows + centerIndex * rowStride, rows: rows + start * rowStride,
-                                                 byteStride: rowStride * 4, rowCount: end - start,
-                                                 dimensions: dimensions, into: scratch)
-                    for i in start..<end {
-                        let d = unsafe scratch[i - start]
-                        if unsafe d < best[i] { unsafe best[i] = d }
+            unsafe nearest.withUnsafeMutableBufferPointer { best in
+                unsafe blockSums.withUnsafeMutableBufferPointer { sums in
+                    // Safety: each block reads the points and writes only its own slice of
+                    // `nearest` and its own block sum; all blocks finish before these scopes end.
+                    nonisolated(unsafe) let best = best.baseAddress!
+                    nonisolated(unsafe) let sums = sums.baseAddress!
+                    nonisolated(unsafe) let rows = points
+                    let center = chosen
+                    unsafe forEachBlock(count: count, blockRows: blockRows, scratchFloats: blockRows,
+                                        concurrentPerform: concurrentPerform) { start, end, scratch in
+                        unsafe Kernels.squaredL2Rows(query: rows + center * dimensions, rows: rows + start * dimensions,
+                                                     byteStride: dimensions * 4, rowCount: end - start,
+                                                     dimensions: dimensions, into: scratch)
+                        var sum = 0.0
+                        for i in start..<end {
+                            let d = unsafe min(scratch[i - start], best[i])
+                            unsafe best[i] = d
+                            sum += Double(d)
+                        }
+                        unsafe sums[start / blockRows] = sum
                     }
                 }
             }
             var total = 0.0
-            for d in nearest { total += Double(d) }
-            if total > 0 && total.isFinite {
-                // The first point whose running sum exceeds a uniform draw in [0, total).
-                let target = random.unitInterval() * total
-                var running = 0.0
-                chosen = -1
-                for i in 0..<count where nearest[i] > 0 {
-                    running += Double(nearest[i])
-                    chosen = i
-                    if running > target { break }
-                }
-            } else {
+            for sum in blockSums { total += sum }
+            guard total > 0 && total.isFinite else {
                 chosen = random.below(count)  // every point is a centroid already (duplicates)
+                continue
             }
+            let target = random.unitInterval() * total
+            var running = 0.0
+            var block = 0
+            while block < blocks - 1 && running + blockSums[block] <= target {
+                running += blockSums[block]
+                block += 1
+            }
+            chosen = -1
+            for i in (block * blockRows)..<min(count, (block + 1) * blockRows) where nearest[i] > 0 {
+                running += Double(nearest[i])
+                chosen = i
+                if running > target { break }
+            }
+            if chosen < 0 { chosen = nearest.firstIndex { $0 > 0 }! }  // rounding left the block empty
         }
     }
 
@@ -274,36 +307,6 @@ extension KMeans {
         return split
     }
 
-    /// `assign` over points `rowStride` floats apart.
-    static func assign(
-        points: UnsafePointer<Float>, rowStride: Int, count: Int, centroids: UnsafePointer<Float>,
-        clusters: Int, dimensions: Int, into assignments: UnsafeMutablePointer<UInt32>,
-        distances: UnsafeMutablePointer<Float>?, concurrentPerform: ConcurrentPerform?
-    ) {
-        guard count > 0 else { return }
-        // Blocks of about a million distances (4 MB), at least 16 and at most 4,096 points: big
-        // enough to amortise the batch kernel's packing of the centroids.
-        let blockRows = max(16, min(4_096, (1 << 20) / clusters))
-        // Safety: each block reads the points and centroids and writes only its own slots of
-        // the outputs; all blocks finish before this function returns.
-        nonisolated(unsafe) let rows = points
-        nonisolated(unsafe) let queries = centroids
-        nonisolated(unsafe) let out = assignments
-        nonisolated(unsafe) let outDistances = distances
-        unsafe forEachBlock(count: count, blockRows: blockRows, scratchFloats: blockRows * clusters,
-                            concurrentPerform: concurrentPerform) { start, end, scratch in
-            unsafe Kernels.squaredL2Batch(queries: queries, queryCount: clusters, queryStride: dimensions,
-                                          rows: rows + start * rowStride, byteStride: rowStride * 4,
-                                          rowCount: end - start, dimensions: dimensions, into: scratch)
-            for i in start..<end {
-                let row = unsafe scratch + (i - start) * clusters
-                let best = unsafe argmin(row, count: clusters)
-                unsafe out[i] = UInt32(truncatingIfNeeded: best)
-                if let d = unsafe outDistances { unsafe d[i] = row[best] }
-            }
-        }
-    }
-
     /// Calls `body(start, end, scratch)` for the blocks `[start, end)` of `blockRows` points
     /// that cover `0..<count`, on the calling thread or through `concurrentPerform`. `scratch`
     /// holds `scratchFloats` floats, reused by the blocks one worker runs.
@@ -330,27 +333,6 @@ extension KMeans {
         } else {
             work(next)
         }
-    }
-
-    /// The index of the smallest of `count` floats, the lowest index among equals (0 if all are
-    /// NaN). Eight lanes at a time: the minimum first, then the first lane equal to it.
-    @inline(__always)
-    static func argmin(_ values: UnsafePointer<Float>, count: Int) -> Int {
-        var i = 0
-        var smallest = Float.infinity
-        if count >= 8 {
-            let raw = UnsafeRawPointer(values)
-            var lanes = unsafe raw.loadUnaligned(as: SIMD8<Float>.self)
-            i = 8
-            while i + 8 <= count {
-                lanes = pointwiseMin(lanes, unsafe raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-                i += 8
-            }
-            smallest = lanes.min()
-        }
-        for j in i..<count where unsafe values[j] < smallest { smallest = unsafe values[j] }
-        for j in 0..<count where unsafe values[j] == smallest { return j }
-        return 0
     }
 }
 

@@ -210,6 +210,59 @@ struct CodeKernelsTests {
         #expect(failures == 0, "seed=\(Self.pqSeed &+ 2)")
     }
 
+    @Test("PQ tables over a component-major codebook match Double references", arguments: KernelSet.all)
+    func pqTables(kernels: KernelSet) {
+        let seed: UInt64 = 0x5EED_0205
+        var random = SplitMix64(seed: seed)
+        var failures = 0
+        for (m, sub) in [(1, 1), (1, 3), (2, 8), (3, 5), (8, 2), (48, 8), (4, 16), (2, 33)] {
+            let columns = random.floats(m * sub * 256)
+            let query = random.floats(m * sub)
+            var l2 = [Float](repeating: .nan, count: m * 256 + 1)
+            var dot = l2
+            unsafe kernels.pqTable(l2: true, query, columns, m, sub, &l2)
+            unsafe kernels.pqTable(l2: false, query, columns, m, sub, &dot)
+            for j in 0..<m {
+                for c in 0..<256 {
+                    let q = Array(query[j * sub..<(j + 1) * sub])
+                    let centroid = (0..<sub).map { columns[(j * sub + $0) * 256 + c] }
+                    let expectedL2 = Kernels.squaredL2Reference(q, centroid)
+                    let expectedDot = Kernels.dotReference(q, centroid)
+                    if !isClose(l2[j * 256 + c], expectedL2, scale: Double(expectedL2))
+                        || !isClose(dot[j * 256 + c], expectedDot, scale: magnitudeSum(q, centroid)) {
+                        if failures < 5 {
+                            Issue.record("\(kernels) m=\(m) sub=\(sub) j=\(j) c=\(c): \(l2[j * 256 + c]) vs \(expectedL2), \(dot[j * 256 + c]) vs \(expectedDot)")
+                        }
+                        failures += 1
+                    }
+                }
+            }
+            #expect(l2[m * 256].isNaN && dot[m * 256].isNaN, "\(kernels) wrote past the table")
+        }
+        #expect(failures == 0, "seed=\(seed)")
+    }
+
+    @Test("argmin: the first minimum, NaN skipped, for 0...70 values and 256", arguments: KernelSet.all)
+    func argmin(kernels: KernelSet) {
+        var random = SplitMix64(seed: 0x5EED_0206)
+        for n in Array(0...70) + [256, 1_000] {
+            for variant in 0..<4 {
+                var values = random.floats(n)
+                if n > 2 && variant == 1 { values[n - 1] = -2; values[n / 2] = -2 }  // a tie: the first wins
+                if n > 1 && variant == 2 { values[0] = .nan; values[n - 1] = .nan }  // NaN never wins
+                if variant == 3 { values = values.map { _ in .nan } }  // all NaN: 0
+                var expected = 0
+                for i in values.indices where !values[i].isNaN && (values[expected].isNaN || values[i] < values[expected]) {
+                    expected = i
+                }
+                let got = unsafe withMisaligned(values, offset: 4 * (n % 3)) { p in
+                    unsafe kernels.argmin(p.assumingMemoryBound(to: Float.self), n)
+                }
+                #expect(got == expected, "\(kernels) n=\(n) variant \(variant)")
+            }
+        }
+    }
+
     @Test("every kernel set gives the same PQ bits (the order is fixed)")
     func pqSameEverywhere() {
         var random = SplitMix64(seed: Self.pqSeed &+ 3)

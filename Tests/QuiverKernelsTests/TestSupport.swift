@@ -184,6 +184,22 @@ struct KernelSet: Sendable, CustomStringConvertible {
         unsafe table.pointee.pq_gather(t, m, rows, count, out)
     }
 
+    /// The PQ table kernels (no Swift wrapper: ProductQuantizer calls them).
+    func pqTable(l2: Bool, _ query: UnsafePointer<Float>, _ columns: UnsafePointer<Float>, _ m: Int, _ sub: Int,
+                 _ out: UnsafeMutablePointer<Float>) {
+        guard let table = unsafe table else {
+            if l2 { unsafe qv_pq_table_l2sq(query, columns, m, sub, out) } else { unsafe qv_pq_table_dot(query, columns, m, sub, out) }
+            return
+        }
+        let kernel = unsafe l2 ? table.pointee.pq_table_l2sq : table.pointee.pq_table_dot
+        unsafe kernel(query, columns, m, sub, out)
+    }
+
+    func argmin(_ values: UnsafePointer<Float>, _ count: Int) -> Int {
+        guard let table = unsafe table else { return unsafe Kernels.argmin(values, count: count) }
+        return unsafe Int(table.pointee.argmin_f32(values, count))
+    }
+
     func readBandwidth(_ bytes: UnsafeRawBufferPointer) -> Double {
         guard let table = unsafe table else { return unsafe Kernels.readBandwidth(bytes) }
         return unsafe table.pointee.read_bandwidth(bytes.baseAddress!, bytes.count)

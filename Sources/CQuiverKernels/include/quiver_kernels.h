@@ -164,6 +164,27 @@ void qv_pq_scan_rows(const float *table, size_t m, const void *base, size_t stri
  */
 void qv_pq_gather(const float *table, size_t m, const void *QV_NULLABLE const *QV_NONNULL rows, size_t count, float *out);
 
+/**
+ * The squared-L2 table of one query: table[j * 256 + c] = Σ_k (query[j * sub + k] - centroid)²
+ * over the `sub` components of centroid c of sub-quantiser j, summed over differences in
+ * increasing k. The codebook is given component-major per sub-quantiser ("columns"):
+ * columns[(j * sub + k) * 256 + c] is component k of centroid c of sub-quantiser j, so each
+ * vector lane computes one centroid's entry and no horizontal sums are needed.
+ */
+void qv_pq_table_l2sq(const float *query, const float *columns, size_t m, size_t sub, float *table);
+
+/** The inner-product table: table[j * 256 + c] = Σ_k query[j * sub + k] * centroid; see above. */
+void qv_pq_table_dot(const float *query, const float *columns, size_t m, size_t sub, float *table);
+
+/* ---- Selection ---------------------------------------------------------------------------- */
+
+/**
+ * The index of the smallest of `n` floats, the lowest index among equal ones (k-means
+ * assignment, PQ encoding). NaN values are skipped; 0 when all are NaN or n == 0. Two vector
+ * passes: the minimum, then the first element equal to it.
+ */
+size_t qv_argmin_f32(const float *values, size_t n);
+
 /* ---- Diagnostics ------------------------------------------------------------------------- */
 
 /**
@@ -216,6 +237,9 @@ typedef struct qv_kernel_table {
                          size_t rows, float *out);
     void (*pq_gather)(const float *table, size_t m, const void *QV_NULLABLE const *QV_NONNULL rows, size_t count,
                       float *out);
+    void (*pq_table_l2sq)(const float *query, const float *columns, size_t m, size_t sub, float *table);
+    void (*pq_table_dot)(const float *query, const float *columns, size_t m, size_t sub, float *table);
+    size_t (*argmin_f32)(const float *values, size_t n);
 } qv_kernel_table;
 
 /**

@@ -114,9 +114,10 @@ public enum KMeans {
     ///
     /// Blocks of points go through
     /// ``Kernels/squaredL2Batch(queries:queryCount:queryStride:rows:byteStride:rowCount:dimensions:into:)``
-    /// with the centroids as queries; ties go to the lower index. The assignment of a point does
-    /// not depend on the other points or on `concurrentPerform`; it is the one ``train(points:count:dimensions:clusters:iterations:seed:progress:concurrentPerform:)``
-    /// makes.
+    /// with the centroids as queries; ties go to the lower index. The blocks are fixed by `count`
+    /// and `clusters`, so the result does not depend on `concurrentPerform`, and it is the
+    /// assignment ``train(points:count:dimensions:clusters:iterations:seed:progress:concurrentPerform:)``
+    /// makes for the same points and centroids.
     ///
     /// - Parameters:
     ///   - points: `count * dimensions` floats.
@@ -206,8 +207,7 @@ extension KMeans {
                     centroids[c * dimensions + k] = Float(sums[c * dimensions + k] / Double(counts[c]))
                 }
             }
-            splitLastTime = splitEmptyClusters(&centroids, counts: &counts, dimensions: dimensions,
-                                               pointCount: count, random: &random)
+            splitLastTime = splitEmptyClusters(&centroids, counts: &counts, dimensions: dimensions, random: &random)
             progress?(iteration + 1, iterations)
         }
     }
@@ -279,8 +279,7 @@ extension KMeans {
     /// FAISS's `split_clusters`: gives each empty cluster half of a cluster drawn with
     /// probability proportional to its size minus one. Returns whether any cluster was empty.
     static func splitEmptyClusters(
-        _ centroids: inout [Float], counts: inout [Int], dimensions: Int, pointCount: Int,
-        random: inout SplitMix64
+        _ centroids: inout [Float], counts: inout [Int], dimensions: Int, random: inout SplitMix64
     ) -> Bool {
         var split = false
         for empty in counts.indices where counts[empty] == 0 {

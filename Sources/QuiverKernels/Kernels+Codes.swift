@@ -29,10 +29,10 @@ extension Kernels {
     /// `UInt8` codes.
     ///
     /// A row of codes is a quarter of the bytes of a float row, so a scan from memory runs about
-    /// 2.7 times as many rows per second as ``dotRows(query:rows:byteStride:rowCount:dimensions:into:)``
-    /// (384 dimensions on Zen 3: 38 against 101 ns per row); from cache the two cost about the
-    /// same (32 against 35 ns: the widening costs what the smaller loads save). The C call is
-    /// `qv_dot_u8_rows`.
+    /// 2.6 times as many rows per second as ``dotRows(query:rows:byteStride:rowCount:dimensions:into:)``
+    /// (384 dimensions, AVX2 on Zen 3: 36-43 against 96-113 ns per row); from cache only about
+    /// 1.2 times (26-32 against 32-35 ns: the widening costs most of what the smaller loads
+    /// save). The C call is `qv_dot_u8_rows`.
     ///
     /// - Parameters:
     ///   - query: `dimensions` floats.

@@ -245,6 +245,7 @@ public struct ProductQuantizer: Sendable, Hashable {
         a.dimensions == b.dimensions && a.m == b.m && a.centroids == b.centroids
     }
 
+    /// Hashes the shape and the centroids, the parts equality compares.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(dimensions)
         hasher.combine(m)

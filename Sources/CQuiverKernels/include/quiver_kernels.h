@@ -11,12 +11,15 @@
  * Memory rules shared by all functions:
  *   - Pointers may be unaligned; the kernels load through memcpy or unaligned vector loads.
  *   - Row kernels read `rows` vectors at `base + i * stride_bytes`; `stride_bytes` is a multiple
- *     of 4 and at least `n * 4` (or `words * 8`). Rows may overlap nothing else the call writes.
+ *     of 4 and at least `n * 4` (or `words * 8`); for byte codes (u8, PQ) any stride of at least
+ *     `n` (or `m`) bytes. Rows may overlap nothing else the call writes.
  *   - Counts may be zero; then nothing is read and (for the scalar results) 0 is returned.
  *   - Output arrays are written, never read, and must not alias the inputs.
  *
  * Floating-point results depend on the instruction set (summation order differs), by a few
- * units in the last place per term; the scalar twins in QuiverKernels are the reference.
+ * units in the last place per term; the scalar twins in QuiverKernels are the reference. The
+ * PQ distances (qv_pq_*) are the exception: their order is fixed, so every table gives the
+ * same bits.
  */
 #ifndef QUIVER_KERNELS_H
 #define QUIVER_KERNELS_H

@@ -118,13 +118,18 @@ struct IndexSearch {
     /// context's buffer.
     private func prepare(floats: [Float], codebook: Codebook, space: GraphSpace) throws -> UnsafeRawPointer {
         let metric = snapshot.descriptor.schema.metric
+        let buffer = context.queryBuffer(max(space.queryBytes, 8))
+        guard codebook.dimensions != floats.count else {
+            // The whole (normalised) query: prepared straight from it, nothing allocated.
+            floats.withUnsafeBufferPointer { codebook.prepare($0.baseAddress!, metric: metric, into: buffer) }
+            return UnsafeRawPointer(buffer)
+        }
         var input = Array(floats.prefix(codebook.dimensions))
-        if metric == .cosine && codebook.dimensions != floats.count {
+        if metric == .cosine {
             guard input.withUnsafeMutableBufferPointer({ VectorMath.normalize($0.baseAddress!, count: $0.count) }) > 0 else {
                 throw QuiverError(.invalidVector, "the query's \(codebook.dimensions)-prefix is zero", collection: snapshot.name)
             }
         }
-        let buffer = context.queryBuffer(max(space.queryBytes, 8))
         input.withUnsafeBufferPointer { codebook.prepare($0.baseAddress!, metric: metric, into: buffer) }
         return UnsafeRawPointer(buffer)
     }

@@ -61,6 +61,25 @@ struct Fixture {
         return Data(text.utf8)
     }
 
+    /// `.ivecs` ground truth: for each of the `queries` rows (used as queries), the `k` rows
+    /// nearest by squared L2 among all rows.
+    func ivecs(queries: [Int], k: Int) -> Data {
+        var data = Data()
+        for q in queries {
+            let query = vector(q)
+            var scored: [(row: Int, distance: Float)] = []
+            for row in 0..<rows {
+                var sum: Float = 0
+                for (a, b) in zip(vector(row), query) { sum += (a - b) * (a - b) }
+                scored.append((row, sum))
+            }
+            scored.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.row < $1.row) }
+            withUnsafeBytes(of: Int32(k).littleEndian) { data.append(contentsOf: $0) }
+            for entry in scored.prefix(k) { withUnsafeBytes(of: Int32(entry.row).littleEndian) { data.append(contentsOf: $0) } }
+        }
+        return data
+    }
+
     /// Rows passing `section == s and size < limit`, nearest first by squared L2 to `query`.
     func nearest(to query: [Float], section: String, sizeBelow limit: Int64, k: Int) -> [Int] {
         var scored: [(row: Int, distance: Float)] = []

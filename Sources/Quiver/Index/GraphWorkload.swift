@@ -1,8 +1,9 @@
 import Foundation
 
-/// Replays a byte string as a workload of upserts, deletes, index builds and searches on a
-/// fresh store, checking after every transaction that the graph keeps its invariants
-/// (``Database/verify()``) and that index searches agree with the exact scan.
+/// Replays a byte string as a workload of upserts, deletes, index and encoding builds and
+/// searches on a fresh store, checking after every transaction that the graph, the code blocks
+/// and the IVF lists keep their invariants (``Database/verify()``) and that index searches and
+/// fully rescored code scans agree with the exact scan.
 ///
 /// The fuzz target `FuzzHNSW` feeds it arbitrary bytes; the unit tests feed it seeded random
 /// bytes. Keys are one byte (at most 256 records), so a search with efSearch 256 must visit
@@ -29,6 +30,7 @@ public enum GraphWorkload {
         try db.createCollection("g", schema: CollectionSchema(vectors: .float32(dimensions: dimensions), metric: metric,
                                                                fields: [FieldDefinition("tag", .int64)]))
         var indexed = false
+        var encodings: [VectorEncoding] = []
         func vector() -> [Float] {
             (0..<dimensions).map { _ in Float(Int8(bitPattern: next() ?? 1)) / 16 + 0.01 }
         }
@@ -60,6 +62,32 @@ public enum GraphWorkload {
                 if indexed && op & 0x80 != 0 {
                     try db.dropIndex(collection: "g")
                     indexed = false
+                } else if op & 0x80 == 0 {
+                    // int8 codes, or two IVF lists of 1-byte PQ codes (m = 1 divides every dimension).
+                    let encoding: VectorEncoding = op & 0x08 == 0 ? .int8 : .ivfpq(nlist: 2, m: 1)
+                    do {
+                        try db.buildEncoding(collection: "g", EncodingParameters(encoding, iterations: 4))
+                        if !encodings.contains(encoding) { encodings.append(encoding) }
+                    } catch let error as QuiverError where error.code == .invalidArgument {
+                        // Too few rows to train on: nothing was built.
+                    }
+                }
+            case 5 where !encodings.isEmpty:
+                // Every row rescored (k × oversample ≥ 256 records): codes only choose the order of
+                // candidates, so the answer is the exact one.
+                let query = vector()
+                let k = 1 + Int(op >> 3) % 10
+                try db.read { tx in
+                    let c = try tx.collection("g")
+                    let exact = try c.search(query, k: k, options: SearchOptions(candidates: .floats, strategy: .exact))
+                    for encoding in encodings {
+                        var options = SearchOptions(candidates: .encoding(encoding), oversample: 256, strategy: .exact)
+                        if case .ivfpq(let nlist, _) = encoding { options.nprobe = nlist }
+                        let coded = try c.search(query, k: k, options: options)
+                        guard coded.map(\.distance) == exact.map(\.distance) || zip(coded, exact).allSatisfy({ abs($0.distance - $1.distance) <= 1e-4 * max(1, abs($1.distance)) }),
+                              coded.count == exact.count
+                        else { throw Failure(description: "\(encoding): \(coded.map(\.distance)) vs exact \(exact.map(\.distance)) (step \(steps))") }
+                    }
                 }
             default:
                 guard indexed else { continue }
@@ -72,8 +100,8 @@ public enum GraphWorkload {
                     // the planner's answer must be exact, and the graph alone may return fewer
                     // (a tight filter can strand the two-hop walk) but nothing wrong.
                     let strategy: SearchStrategy = filter == nil ? .index : .automatic
-                    let index = try c.search(query, k: k, filter: filter, options: SearchOptions(efSearch: 256, strategy: strategy))
-                    let exact = try c.search(query, k: k, filter: filter, options: SearchOptions(strategy: .exact))
+                    let index = try c.search(query, k: k, filter: filter, options: SearchOptions(candidates: .floats, efSearch: 256, strategy: strategy))
+                    let exact = try c.search(query, k: k, filter: filter, options: SearchOptions(candidates: .floats, strategy: .exact))
                     guard index.count == exact.count else {
                         throw Failure(description: "index returned \(index.count) results, exact \(exact.count) (step \(steps))")
                     }
@@ -81,8 +109,8 @@ public enum GraphWorkload {
                         throw Failure(description: "index distance \(a.distance) for \(a.key), exact \(b.distance) for \(b.key) (step \(steps))")
                     }
                     if let filter {
-                        let graphOnly = try c.search(query, k: k, filter: filter, options: SearchOptions(efSearch: 256, strategy: .index))
-                        let passing = Set(try c.search(query, k: 256, filter: filter, options: SearchOptions(strategy: .exact)).map(\.key))
+                        let graphOnly = try c.search(query, k: k, filter: filter, options: SearchOptions(candidates: .floats, efSearch: 256, strategy: .index))
+                        let passing = Set(try c.search(query, k: 256, filter: filter, options: SearchOptions(candidates: .floats, strategy: .exact)).map(\.key))
                         guard graphOnly.allSatisfy({ passing.contains($0.key) }), graphOnly.count <= exact.count,
                               zip(graphOnly, graphOnly.dropFirst()).allSatisfy({ $0.distance <= $1.distance })
                         else { throw Failure(description: "a filtered graph search returned rows that fail the filter (step \(steps))") }

@@ -31,8 +31,8 @@ final class CollectionWriteState {
     private var codeRows = Set<UInt32>()
     /// Rows deleted, to take out of IVF lists at flush (tracked with ``codeRows``).
     private var codeRemoved = Set<UInt32>()
-    /// Whether the collection has encodings (read once, kept up to date by build and drop).
-    private var encoded: Bool?
+    /// The collection's codebooks (read once per transaction, forgotten by build and drop).
+    private var codebooks: [Codebook]?
 
     static let liveChunkWords = PostingContainer.chunkRows / 64
 
@@ -61,15 +61,18 @@ final class CollectionWriteState {
 
     func setIndexed(_ value: Bool) { indexed = value }
 
-    func hasEncodings() throws -> Bool {
-        if let encoded { return encoded }
-        let found = try !EncodingMaintenance.codebooks(snapshot).isEmpty
-        encoded = found
+    func hasEncodings() throws -> Bool { try !currentCodebooks().isEmpty }
+
+    /// The codebooks, decoded once per transaction (a PQ or IVF codebook is hundreds of KB).
+    private func currentCodebooks() throws -> [Codebook] {
+        if let codebooks { return codebooks }
+        let found = try EncodingMaintenance.codebooks(snapshot)
+        codebooks = found
         return found
     }
 
-    /// Forgets whether the collection has encodings (after a build or drop changed them).
-    func encodingsChanged() { encoded = nil }
+    /// Forgets the codebooks (after a build or drop changed them).
+    func encodingsChanged() { codebooks = nil }
 
     /// Records that `row` got a vector (a new record or a new vector for an existing one): it
     /// enters the graph and is encoded at flush.
@@ -296,7 +299,7 @@ final class CollectionWriteState {
             let removed = codeRemoved.sorted()
             codeRows.removeAll()
             codeRemoved.removeAll()
-            try EncodingMaintenance(snapshot: snapshot).encode(rows: rows, removed: removed)
+            try EncodingMaintenance(snapshot: snapshot).encode(rows: rows, removed: removed, codebooks: try currentCodebooks())
         }
         if !graphRemoved.isEmpty || !graphInserted.isEmpty {
             // After the vectors and live bitmaps are written: the graph reads both.

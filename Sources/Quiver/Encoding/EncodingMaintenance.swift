@@ -257,11 +257,11 @@ struct EncodingMaintenance {
 
     // MARK: upkeep
 
-    /// Re-encodes `rows` (ascending; their floats are written) in every encoding, and takes
-    /// `removed` rows (deleted) out of IVF lists.
-    func encode(rows: [UInt32], removed: [UInt32] = []) throws {
+    /// Re-encodes `rows` (ascending; their floats are written) in every encoding of
+    /// `codebooks` (the collection's), and takes `removed` rows (deleted) out of IVF lists.
+    func encode(rows: [UInt32], removed: [UInt32] = [], codebooks all: [Codebook]) throws {
         guard !rows.isEmpty || !removed.isEmpty else { return }
-        var codebooks = try Self.codebooks(snapshot)
+        var codebooks = all
         for codebook in codebooks where codebook.isInverted {
             try IVFLists(snapshot: snapshot, codebook: codebook).update(written: rows, removed: removed)
         }

@@ -156,7 +156,16 @@ struct Codebook: Hashable {
                     let d = 8 * j + 7 - p
                     let w = d < dimensions ? query[d] : 0
                     let step = 1 << p
-                    for i in 0..<step { t[step + i] = t[i] + w }
+                    if step >= 8 {
+                        // Eight entries at a time: the halves never overlap.
+                        let raw = UnsafeMutableRawPointer(t)
+                        for i in Swift.stride(from: 0, to: step, by: 8) {
+                            let low = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                            raw.storeBytes(of: low + SIMD8(repeating: w), toByteOffset: (step + i) * 4, as: SIMD8<Float>.self)
+                        }
+                    } else {
+                        for i in 0..<step { t[step + i] = t[i] + w }
+                    }
                 }
             }
             for d in 0..<dimensions { sum += query[d] }

@@ -266,9 +266,9 @@ struct BenchANNCommand: ParsableCommand {
             // sweeps page in every vector.
             if let info = encodingInfo {
                 let tables = try database.inspect().collections.first { $0.name == name }?.bytesPerTable ?? [:]
-                encodingBytes = info.parameters.encoding.description.hasPrefix("ivfpq")
-                    ? (tables["ivf.lists"] ?? 0) + (tables["codes.meta"] ?? 0)
-                    : (tables["codes"] ?? 0) + (tables["codes.meta"] ?? 0)
+                // An IVF-PQ row plane only names lists; its codes are the lists.
+                let codeTable = if case .ivfpq = info.parameters.encoding { "ivf.lists" } else { "codes" }
+                encodingBytes = (tables[codeTable] ?? 0) + (tables["codes.meta"] ?? 0)
                 (encodingSweep, encodingCurve) = try sweepEncoding(database, name: name, info: info, rows: load.records, queries: queryVectors, truth: truthRows)
                 encodedResidentBytes = max(0, Self.residentFileBytes() - fileResidentBefore)
             }

@@ -21,7 +21,6 @@ extension CollectionWriter {
     public func buildEncoding(_ parameters: EncodingParameters, threads: Int = 0,
                               progress: (@Sendable (String, Int, Int) -> Void)? = nil) throws -> EncodingInfo {
         guard threads >= 0, threads <= 256 else { throw QuiverError(.invalidArgument, "threads must be in 0...256, got \(threads)", collection: name) }
-        try EncodingMaintenance.validate(parameters, descriptor: state.descriptor)
         try state.flush()
         let count = threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : threads
         let codebook = try EncodingMaintenance(snapshot: state.snapshot).build(parameters, threads: count, progress: progress)

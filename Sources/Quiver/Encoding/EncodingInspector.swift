@@ -93,13 +93,11 @@ struct EncodingInspector {
         var reconstructs = true
         let lists = codebook.isInverted ? try IVFLists(snapshot: snapshot, codebook: codebook) : nil
         var entry = [UInt8](repeating: 0, count: (lists?.entryStride ?? 0) + 4)
-        let listScratch = UnsafeMutablePointer<Float>.allocate(capacity: max(lists?.nlist ?? 1, codebook.dimensions))
-        defer { listScratch.deallocate() }
         for row in sample {
             let input = codebook.input(floats.pointer(row), metric: metric, fullDimensions: dimensions, scratch: scratch)
             if let lists {
                 // Codes are a function of the stored floats: encode again and decode.
-                let list = lists.assign(input, scratch: listScratch)
+                let list = lists.assign(input)
                 entry.withUnsafeMutableBytes { lists.entry(input, list: list, residual: decoded, into: $0.baseAddress!) }
                 entry.withUnsafeBytes { lists.pq.decode($0.baseAddress!.assumingMemoryBound(to: UInt8.self), into: decoded) }
                 lists.coarse.withUnsafeBufferPointer { c in for d in 0..<codebook.dimensions { decoded[d] += c[list * codebook.dimensions + d] } }

@@ -198,17 +198,16 @@ struct EncodingMaintenance {
                              concurrentPerform: Self.parallel(threads))
             }
             // The PQ learns the residuals to each training vector's nearest centroid.
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nlist)
-            defer { scratch.deallocate() }
+            var nearest = [UInt32](repeating: 0, count: sample.count)
             coarse.withUnsafeBufferPointer { c in
                 vectors.withUnsafeMutableBufferPointer { v in
+                    nearest.withUnsafeMutableBufferPointer { n in
+                        KMeans.assign(points: v.baseAddress!, count: sample.count, centroids: c.baseAddress!, clusters: nlist,
+                                      dimensions: dimensions, into: n.baseAddress!, concurrentPerform: Self.parallel(threads))
+                    }
                     for i in 0..<sample.count {
-                        let x = v.baseAddress! + i * dimensions
-                        Kernels.squaredL2Rows(query: x, rows: UnsafeRawPointer(c.baseAddress!), byteStride: dimensions * 4, rowCount: nlist,
-                                              dimensions: dimensions, into: scratch)
-                        var best = 0
-                        for j in 1..<nlist where scratch[j] < scratch[best] { best = j }
-                        for d in 0..<dimensions { x[d] -= c[best * dimensions + d] }
+                        let list = Int(nearest[i])
+                        for d in 0..<dimensions { v[i * dimensions + d] -= c[list * dimensions + d] }
                     }
                 }
             }

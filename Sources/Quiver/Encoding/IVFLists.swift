@@ -40,14 +40,8 @@ struct IVFLists {
     }
 
     /// The nearest list of `vector` by squared L2 distance to the centroids.
-    func assign(_ vector: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Int {
-        coarse.withUnsafeBufferPointer { c in
-            Kernels.squaredL2Rows(query: vector, rows: UnsafeRawPointer(c.baseAddress!), byteStride: dimensions * 4, rowCount: nlist,
-                                  dimensions: dimensions, into: scratch)
-        }
-        var best = 0
-        for i in 1..<nlist where scratch[i] < scratch[best] { best = i }
-        return best
+    func assign(_ vector: UnsafePointer<Float>) -> Int {
+        coarse.withUnsafeBufferPointer { KMeans.nearest(point: vector, centroids: $0.baseAddress!, count: nlist, dimensions: dimensions).index }
     }
 
     /// The entry of `vector` in `list`: its residual's PQ code and the L2 correction term.
@@ -112,15 +106,14 @@ struct IVFLists {
         var listRows = [[UInt32]](repeating: [], count: nlist)
         var listEntries = [[UInt8]](repeating: [], count: nlist)
         var listOfRow = [UInt32](repeating: Self.noList, count: rowCount)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(nlist, dimensions))
         let residual = UnsafeMutablePointer<Float>.allocate(capacity: dimensions)
         let input = UnsafeMutablePointer<Float>.allocate(capacity: dimensions)
         var entry = [UInt8](repeating: 0, count: entryStride)
-        defer { scratch.deallocate(); residual.deallocate(); input.deallocate() }
+        defer { residual.deallocate(); input.deallocate() }
         var done = 0
         live.forEach { row in
             let vector = codebook.input(floats.pointer(row), metric: metric, fullDimensions: snapshot.descriptor.dimensions, scratch: input)
-            let list = assign(vector, scratch: scratch)
+            let list = assign(vector)
             entry.withUnsafeMutableBytes { self.entry(vector, list: list, residual: residual, into: $0.baseAddress!) }
             listRows[list].append(row)
             listEntries[list].append(contentsOf: entry)
@@ -148,15 +141,14 @@ struct IVFLists {
         }
         let floats = VectorRows(snapshot: snapshot, bits: false)
         let metric = snapshot.descriptor.schema.metric
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(nlist, dimensions))
         let residual = UnsafeMutablePointer<Float>.allocate(capacity: dimensions)
         let input = UnsafeMutablePointer<Float>.allocate(capacity: dimensions)
-        defer { scratch.deallocate(); residual.deallocate(); input.deallocate() }
+        defer { residual.deallocate(); input.deallocate() }
         var arriving: [Int: [(UInt32, [UInt8])]] = [:]
         var planeChanges: [(UInt32, UInt32)] = removed.map { ($0, Self.noList) }
         for row in written {
             let vector = codebook.input(floats.pointer(row), metric: metric, fullDimensions: snapshot.descriptor.dimensions, scratch: input)
-            let list = assign(vector, scratch: scratch)
+            let list = assign(vector)
             var entry = [UInt8](repeating: 0, count: entryStride)
             entry.withUnsafeMutableBytes { self.entry(vector, list: list, residual: residual, into: $0.baseAddress!) }
             arriving[list, default: []].append((row, entry))

@@ -42,7 +42,7 @@ struct IVFSearch {
             var offset: Int = 0
             while offset < count {
                 let n = min(count - offset, 256)
-                CodeKernels.pqRows(table, m: m, base + entriesAt + offset * lists.entryStride, stride: lists.entryStride, rowCount: n, into: distances)
+                Kernels.pqScanRows(table: table, m: m, rows: base + entriesAt + offset * lists.entryStride, byteStride: lists.entryStride, rowCount: n, into: distances)
                 for i in 0..<n {
                     let row = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: rowsAt + 4 * (offset + i), as: UInt32.self))
                     if let filter, !filter.contains(row) { continue }

@@ -5,24 +5,9 @@ import QuiverKernels
 /// Smaller is closer, as everywhere in Quiver. Queries are prepared once (normalised, cut to a
 /// prefix, or binarised) into a buffer the caller owns; stored rows are read where they lie.
 struct GraphSpace {
-    enum Kind {
-        /// `1 - q·x` for unit vectors (cosine collections store normalised vectors).
-        case cosineUnit
-        /// `-q·x`.
-        case negativeDot
-        /// `|q - x|²`.
-        case squaredL2
-        /// `1 - q·x / |x|` on a prefix: the query prefix is unit, the stored prefix is not.
-        case cosinePrefix
-        /// Differing bits.
-        case hamming
-        /// int8 codes against a prepared query (``Codebook/prepare(_:metric:into:)``).
-        case int8(Metric)
-        /// PQ codes by the prepared query's table.
-        case pq(Metric)
-        /// Binary codes by the prepared query's byte tables.
-        case bits(Metric)
-    }
+    /// The same distances the exact scan computes (one set of cases for both, and one way to
+    /// turn kernel output into distances: ``CodeDistance``).
+    typealias Kind = DistanceKernel
 
     let kind: Kind
     /// Floats, or 64-bit words for ``Kind/hamming``.
@@ -34,8 +19,8 @@ struct GraphSpace {
         components = header.components
         switch header.space {
         case .bits: kind = .hamming
-        case .prefix: kind = metric == .cosine ? .cosinePrefix : (metric == .dot ? .negativeDot : .squaredL2)
-        case .floats: kind = metric == .cosine ? .cosineUnit : (metric == .dot ? .negativeDot : .squaredL2)
+        case .prefix: kind = .forFloats(metric: metric, prefix: true)
+        case .floats: kind = .forFloats(metric: metric, prefix: false)
         }
     }
 
@@ -90,12 +75,12 @@ struct GraphSpace {
             return Float(Kernels.hamming(query.assumingMemoryBound(to: UInt64.self), x, words: components))
         case .int8(let metric):
             let q = query.assumingMemoryBound(to: Float.self)
-            return CodeDistance.int8(CodeKernels.dotU8(q, x, count: components), query: q, dimensions: components, code: x, stride: rows.stride, metric: metric)
+            return CodeDistance.int8(Kernels.dotU8(q, x, count: components), query: q, dimensions: components, code: x, stride: rows.stride, metric: metric)
         case .pq(let metric):
-            return CodeDistance.pq(CodeKernels.pq(query.assumingMemoryBound(to: Float.self), m: components, x), metric: metric)
+            return CodeDistance.pq(Kernels.pqDistance(table: query.assumingMemoryBound(to: Float.self), m: components, code: x), metric: metric)
         case .bits(let metric):
             let table = query.assumingMemoryBound(to: Float.self)
-            return CodeDistance.bits(CodeKernels.pq(table, m: components, x), table: table, bytes: components, metric: metric)
+            return CodeDistance.bits(Kernels.pqDistance(table: table, m: components, code: x), table: table, bytes: components, metric: metric)
         }
     }
 
@@ -115,16 +100,16 @@ struct GraphSpace {
             Kernels.squaredL2Gather(query: query.assumingMemoryBound(to: Float.self), rows: pointers, count: count, dimensions: components, into: out)
         case .int8(let metric):
             let q = query.assumingMemoryBound(to: Float.self)
-            CodeKernels.dotU8Gather(q, pointers, count: count, dimensions: components, into: out)
+            Kernels.dotU8Gather(query: q, rows: pointers, count: count, dimensions: components, into: out)
             for i in 0..<count {
                 out[i] = CodeDistance.int8(out[i], query: q, dimensions: components, code: pointers[i]!, stride: rows.stride, metric: metric)
             }
         case .pq(let metric):
-            CodeKernels.pqGather(query.assumingMemoryBound(to: Float.self), m: components, pointers, count: count, into: out)
+            Kernels.pqGather(table: query.assumingMemoryBound(to: Float.self), m: components, rows: pointers, count: count, into: out)
             for i in 0..<count { out[i] = CodeDistance.pq(out[i], metric: metric) }
         case .bits(let metric):
             let table = query.assumingMemoryBound(to: Float.self)
-            CodeKernels.pqGather(table, m: components, pointers, count: count, into: out)
+            Kernels.pqGather(table: table, m: components, rows: pointers, count: count, into: out)
             for i in 0..<count { out[i] = CodeDistance.bits(out[i], table: table, bytes: components, metric: metric) }
         case .cosinePrefix, .hamming:
             for i in 0..<count { out[i] = distance(query, at: pointers[i]!) }

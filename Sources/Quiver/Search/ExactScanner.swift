@@ -156,15 +156,15 @@ struct ExactScanner {
             Kernels.hammingRows(query: query.assumingMemoryBound(to: UInt64.self), rows: base, byteStride: stride, rowCount: count, words: components, into: counts)
             for i in 0..<count { out[i] = Float(counts[i]) }
         case .int8(let metric):
-            CodeKernels.dotU8Rows(q, base, stride: stride, rowCount: count, dimensions: components, into: out)
+            Kernels.dotU8Rows(query: q, rows: base, byteStride: stride, rowCount: count, dimensions: components, into: out)
             for i in 0..<count {
                 out[i] = CodeDistance.int8(out[i], query: q, dimensions: components, code: base + i * stride, stride: stride, metric: metric)
             }
         case .pq(let metric):
-            CodeKernels.pqRows(q, m: components, base, stride: stride, rowCount: count, into: out)
+            Kernels.pqScanRows(table: q, m: components, rows: base, byteStride: stride, rowCount: count, into: out)
             for i in 0..<count { out[i] = CodeDistance.pq(out[i], metric: metric) }
         case .bits(let metric):
-            CodeKernels.pqRows(q, m: components, base, stride: stride, rowCount: count, into: out)
+            Kernels.pqScanRows(table: q, m: components, rows: base, byteStride: stride, rowCount: count, into: out)
             for i in 0..<count { out[i] = CodeDistance.bits(out[i], table: q, bytes: components, metric: metric) }
         }
     }

@@ -380,9 +380,6 @@ struct BenchANNCommand: ParsableCommand {
                     rows: Int = 0) throws -> ([JSONOutput], [(recall: Double, queriesPerSecond: Double)]) {
         var sweep: [JSONOutput] = []
         var curve: [(recall: Double, queriesPerSecond: Double)] = []
-        var encodingSweep: [JSONOutput] = []
-        var funnelSweep: [JSONOutput] = []
-        var encodingCurve: [(recall: Double, queriesPerSecond: Double)] = []
         for ef in efValues {
             let run = try timeQueries(database, name: name, queries: queries, k: k, ef: ef, filter: nil, strategy: .index)
             let results = rows == 0 ? run.results : run.results.map { hits in

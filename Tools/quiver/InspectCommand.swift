@@ -59,6 +59,12 @@ struct InspectCommand: ParsableCommand {
             out += "  \(c.name): \(describe(c.schema))\n"
             out +=
                 "    records \(grouped(c.count)), rows \(grouped(c.rowCount)) (\(grouped(c.rowCount - c.count)) free), \(grouped(c.rowsPerBlock)) rows per vector block\n"
+            if let t = c.tokens {
+                out +=
+                    "    tokens \(grouped(t.storedTokens)) stored of \(grouped(t.tokensBeforePooling)) before pooling"
+                    + " (\(String(format: "%.1f", 100 * Double(t.storedTokens) / Double(max(1, t.tokensBeforePooling))))%),"
+                    + " \(bytes(t.vectorBytes)) of token vectors, \(bytes(t.storedBytes)) in token blocks\n"
+            }
             for table in c.bytesPerTable.keys.sorted() {
                 let entries = c.entriesPerTable[table] ?? 0
                 out +=
@@ -127,6 +133,16 @@ struct InspectCommand: ParsableCommand {
                             ("records", .number(c.count)),
                             ("rows", .number(c.rowCount)),
                             ("rows_per_block", .number(c.rowsPerBlock)),
+                            ("tokens", c.tokens.map { t in
+                                .object([
+                                    ("documents", .number(t.documents)),
+                                    ("stored_tokens", .number(t.storedTokens)),
+                                    ("tokens_before_pooling", .number(t.tokensBeforePooling)),
+                                    ("token_rows", .number(t.tokenRows)),
+                                    ("vector_bytes", .number(t.vectorBytes)),
+                                    ("stored_bytes", .number(t.storedBytes)),
+                                ])
+                            } ?? .null),
                             ("encodings", .array(c.encodings.enumerated().map { i, e in
                                 encodingJSON(e, quality: quality[c.name]?[i])
                             })),

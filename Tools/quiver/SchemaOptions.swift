@@ -5,6 +5,7 @@ import Quiver
 /// The vector kinds `--kind` accepts.
 enum VectorKindName: String, ExpressibleByArgument, CaseIterable {
     case float32, binary, matryoshka
+    case multiVector = "multivector"
 }
 
 /// The metrics `--metric` accepts.
@@ -46,6 +47,12 @@ struct SchemaOptions: ParsableArguments {
 
     @Flag(help: "Binary collections: keep the float vectors too, for rescoring.")
     var keepFloats = false
+
+    @Option(help: "Multi-vector collections: pool each document's tokens to about 1/N of them at ingest (1 keeps every token).")
+    var poolFactor: Int?
+
+    @Option(help: "Multi-vector collections: leading tokens kept as they are when pooling (the [CLS] position).")
+    var protectedTokens: Int?
 
     @Option(help: "The distance metric (hamming for binary vectors without kept floats).")
     var metric: MetricName?
@@ -93,6 +100,11 @@ struct SchemaOptions: ParsableArguments {
                 dimensions: dimensions,
                 prefixes: try Self.parsePrefixes(prefixes)
             )
+        case .multiVector:
+            vectors = .multiVector(dimensions: dimensions, poolFactor: poolFactor ?? 1, protectedTokens: protectedTokens ?? 1)
+        }
+        if kind != .multiVector, poolFactor != nil || protectedTokens != nil {
+            throw UsageError("--pool-factor and --protected-tokens are for --kind multivector")
         }
         if kind != .matryoshka, prefixes != nil {
             throw UsageError("--prefixes is for --kind matryoshka")
@@ -163,6 +175,8 @@ func describe(_ schema: CollectionSchema) -> String {
     case .binary(let d, let keeps): vectors = "binary × \(d) bits" + (keeps ? " (floats kept)" : "")
     case .matryoshka(let d, let prefixes):
         vectors = "matryoshka × \(d) (prefixes \(prefixes.map(String.init).joined(separator: ",")))"
+    case .multiVector(let d, let poolFactor, let protectedTokens):
+        vectors = "multivector × \(d) per token (pool factor \(poolFactor), \(protectedTokens) protected)"
     }
     var text = "\(vectors), \(schema.metric.rawValue), \(schema.keyKind.rawValue) keys"
     if !schema.fields.isEmpty {
@@ -189,6 +203,11 @@ func schemaJSON(_ schema: CollectionSchema) -> JSONOutput {
         members += [
             ("kind", .string("matryoshka")), ("dimensions", .number(d)),
             ("prefixes", .array(prefixes.map { .number($0) })),
+        ]
+    case .multiVector(let d, let poolFactor, let protectedTokens):
+        members += [
+            ("kind", .string("multivector")), ("dimensions", .number(d)),
+            ("pool_factor", .number(poolFactor)), ("protected_tokens", .number(protectedTokens)),
         ]
     }
     members.append(("metric", .string(schema.metric.rawValue)))

@@ -63,7 +63,7 @@ enum StoredPlane {
 
     init(_ schema: CollectionSchema) {
         switch schema.vectors {
-        case .float32, .matryoshka: self = .floats
+        case .float32, .matryoshka, .multiVector: self = .floats
         case .binary(_, let keepsFloats): self = keepsFloats ? .floats : .bits
         }
     }

@@ -61,6 +61,9 @@ extension CollectionWriter {
         let descriptor = state.descriptor
         let dimensions = descriptor.dimensions
         let validator = RecordValidator(descriptor: descriptor, fieldIndex: state.fieldIndex)
+        guard state.tokens == nil else {
+            throw QuiverError(.invalidArgument, "this collection holds multi-vector documents: appendDocuments(tokens:tokenCounts:keys:metadata:threads:)", collection: name)
+        }
         guard keys.count(or: count) == count, metadata.map({ $0.count == count }) ?? true else {
             throw QuiverError(.invalidArgument, "keys and metadata must have one entry per vector (\(count))", collection: name)
         }

@@ -33,14 +33,21 @@ final class CollectionWriteState {
     private var codeRemoved = Set<UInt32>()
     /// The collection's codebooks (read once per transaction, forgotten by build and drop).
     private var codebooks: [Codebook]?
+    /// A multi-vector collection's token space (its rows, owners and index), `nil` otherwise.
+    let tokens: TokenSpaceWriter?
 
     static let liveChunkWords = PostingContainer.chunkRows / 64
 
-    init(transaction: WriteTransaction, snapshot: CollectionSnapshot) {
+    init(transaction: WriteTransaction, snapshot: CollectionSnapshot) throws {
         self.transaction = transaction
         self.snapshot = snapshot
         self.fieldIndex = snapshot.descriptor.schema.fieldIndex()
+        tokens = try snapshot.tokenSnapshot().map { TokenSpaceWriter(state: try CollectionWriteState(transaction: transaction, snapshot: $0)) }
     }
+
+    /// The state whose rows hold the vectors an index or encoding is built on: the token space
+    /// of a multi-vector collection, else this one.
+    var vectorState: CollectionWriteState { tokens?.state ?? self }
 
     var descriptor: CollectionDescriptor { snapshot.descriptor }
     var txn: Transaction { snapshot.txn }
@@ -277,6 +284,7 @@ final class CollectionWriteState {
     // MARK: flush
 
     func flush() throws {
+        try tokens?.flush()
         guard !isClean else { return }
         let id = descriptor.id
         try writeBlocks(floatBlocks, table: tables.floatBlocks)

@@ -30,7 +30,9 @@ public struct CollectionWriter {
     ///   written when it throws.
     /// - Complexity: O(dimensions + metadata) plus one B-tree update per table.
     public func upsert(key: RecordKey, vector: [Float], metadata: [String: MetadataValue] = [:]) throws {
-        guard state.descriptor.schema.vectors.storesFloats || state.descriptor.schema.vectors.storesBits else { return }
+        guard state.tokens == nil else {
+            throw QuiverError(.invalidArgument, "this collection holds multi-vector documents: upsert(key:tokens:metadata:)", collection: name, key: key)
+        }
         try vector.withUnsafeBufferPointer { v in
             try upsert(key: key, metadata: metadata, floats: v, bits: nil)
         }
@@ -149,6 +151,7 @@ public struct CollectionWriter {
         let row = UInt32(littleEndian: existing.loadUnaligned(as: UInt32.self))
         try removePostings(row: row)
         try state.vectorRemoved(row)
+        try removeDocument(row: row)
         try txn.delete(state.tables.records, key: compositeKey(state.descriptor.id, row))
         _ = try keysKey.withUnsafeBytes { try txn.delete(state.tables.keys, key: $0) }
         try state.releaseRow(row)

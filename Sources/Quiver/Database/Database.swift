@@ -108,7 +108,7 @@ public final class Database: Sendable {
         }
         // The tables and the format record in one transaction: a crash leaves all or nothing.
         try environment.write { txn in
-            let tables = try (StoreTables.names + StoreTables.indexNames + StoreTables.encodingNames).map { try txn.openTable($0, create: true) }
+            let tables = try (StoreTables.names + StoreTables.indexNames + StoreTables.encodingNames + StoreTables.multiVectorNames).map { try txn.openTable($0, create: true) }
             guard let meta = tables[0] else { preconditionFailure("a write transaction creates tables") }
             var v: [UInt8] = []
             v.appendLittleEndian(FormatVersion.created.major)

@@ -11,13 +11,17 @@ public struct Record: Sendable, Hashable {
     public var bits: [UInt8]?
     /// The metadata fields that are set.
     public var metadata: [String: MetadataValue]
+    /// The token vectors as stored (normalised for cosine, pooled when the collection pools),
+    /// for multi-vector collections. Their order is not part of the contract.
+    public var tokens: [[Float]]?
 
     /// Creates a record value.
-    public init(key: RecordKey, vector: [Float]?, bits: [UInt8]?, metadata: [String: MetadataValue]) {
+    public init(key: RecordKey, vector: [Float]?, bits: [UInt8]?, metadata: [String: MetadataValue], tokens: [[Float]]? = nil) {
         self.key = key
         self.vector = vector
         self.bits = bits
         self.metadata = metadata
+        self.tokens = tokens
     }
 }
 

@@ -39,7 +39,7 @@ public final class WriteTransaction {
     public func collection(_ name: String) throws -> CollectionWriter {
         let snapshot = try CollectionSnapshot(database: database, txn: txn, name: name)
         if let state = states[snapshot.descriptor.id] { return CollectionWriter(state: state) }
-        let state = CollectionWriteState(transaction: self, snapshot: snapshot)
+        let state = try CollectionWriteState(transaction: self, snapshot: snapshot)
         states[snapshot.descriptor.id] = state
         return CollectionWriter(state: state)
     }
@@ -65,14 +65,24 @@ public final class WriteTransaction {
             guard raw.count == 4 else { throw QuiverError(.corrupted, "next-collection-id has \(raw.count) bytes") }
             nextID = UInt32(littleEndian: raw.loadUnaligned(as: UInt32.self))
         }
-        guard nextID < UInt32.max else { throw QuiverError(.invalidArgument, "collection ids are exhausted") }
-        let descriptor = CollectionDescriptor(id: nextID, name: name, schema: schema)
+        // A multi-vector collection takes two ids: its documents' and its token space's.
+        let isMultiVector = schema.vectors.tokenPooling != nil
+        let idsTaken: UInt32 = isMultiVector ? 2 : 1
+        guard nextID < UInt32.max - idsTaken else { throw QuiverError(.invalidArgument, "collection ids are exhausted") }
+        let descriptor = CollectionDescriptor(id: nextID, name: name, schema: schema, tokenSpace: isMultiVector ? nextID + 1 : nil)
+        if isMultiVector {
+            guard tables.documents != nil, tables.tokenOwners != nil else {
+                throw QuiverError(.readOnly, "the store predates multi-vector collections; open it writable once to add their tables", collection: name)
+            }
+            try Database.raiseFormat(txn, meta: tables.meta, to: .withMultiVector)
+            try CollectionCounters().encoded.withUnsafeBytes { try txn.put(tables.counters, key: compositeKey(nextID + 1, 0), value: $0) }
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = Array(try encoder.encode(descriptor))
         try metaKey.withUnsafeBytes { k in try json.withUnsafeBytes { try txn.put(tables.meta, key: k, value: $0) } }
         var next: [UInt8] = []
-        next.appendLittleEndian(nextID + 1)
+        next.appendLittleEndian(nextID + idsTaken)
         try StoreTables.nextCollectionKey.withUnsafeBytes { k in try next.withUnsafeBytes { try txn.put(tables.meta, key: k, value: $0) } }
         try CollectionCounters().encoded.withUnsafeBytes { try txn.put(tables.counters, key: compositeKey(nextID, 0), value: $0) }
     }
@@ -83,10 +93,12 @@ public final class WriteTransaction {
         let id = snapshot.descriptor.id
         states[id] = nil
         let tables = database.tables
-        var prefix: [UInt8] = []
-        prefix.appendBigEndian(id)
-        for table in tables.perCollection {
-            try deleteRange(table, prefix: prefix)
+        for owner in [id] + [snapshot.descriptor.tokenSpace].compactMap({ $0 }) {
+            var prefix: [UInt8] = []
+            prefix.appendBigEndian(owner)
+            for table in tables.perCollection {
+                try deleteRange(table, prefix: prefix)
+            }
         }
         _ = try CollectionDescriptor.metaKey(name).withUnsafeBytes { try txn.delete(tables.meta, key: $0) }
     }
@@ -134,13 +146,20 @@ struct CollectionSnapshot {
     var id: UInt32 { descriptor.id }
 
     init(database: Database, txn: Transaction, name: String) throws {
-        self.database = database
-        self.txn = txn
         let tables = database.tables
         guard let bytes = try CollectionDescriptor.metaKey(name).withUnsafeBytes({ try txn.unsafeGet(tables.meta, key: $0) }) else {
             throw QuiverError(.collectionNotFound, "no collection with this name", collection: name)
         }
-        descriptor = try database.descriptor(named: name, bytes: bytes)
+        try self.init(database: database, txn: txn, descriptor: try database.descriptor(named: name, bytes: bytes))
+    }
+
+    /// The snapshot of a collection whose descriptor is known (a token space).
+    init(database: Database, txn: Transaction, descriptor: CollectionDescriptor) throws {
+        self.database = database
+        self.txn = txn
+        self.descriptor = descriptor
+        let tables = database.tables
+        let name = descriptor.name
         guard let raw = try txn.unsafeGet(tables.counters, key: compositeKey(descriptor.id, 0)) else {
             throw QuiverError(.corrupted, "collection has no counters", collection: name)
         }
@@ -148,6 +167,15 @@ struct CollectionSnapshot {
             throw QuiverError(.corrupted, "counters: \(error)", collection: name)
         }
     }
+
+    /// The token space of a multi-vector collection, `nil` for the other kinds.
+    func tokenSnapshot() throws -> CollectionSnapshot? {
+        try descriptor.tokenDescriptor.map { try CollectionSnapshot(database: database, txn: txn, descriptor: $0) }
+    }
+
+    /// The snapshot whose rows hold the vectors an index or encoding is built on: the token
+    /// space of a multi-vector collection, else the collection itself.
+    func vectorSnapshot() throws -> CollectionSnapshot { try tokenSnapshot() ?? self }
 
     func corrupted(_ what: String, _ error: FormatError) -> QuiverError {
         QuiverError(.corrupted, "\(what): \(error)", collection: name)

@@ -23,8 +23,8 @@ extension CollectionWriter {
         guard threads >= 0, threads <= 256 else { throw QuiverError(.invalidArgument, "threads must be in 0...256, got \(threads)", collection: name) }
         try state.flush()
         let count = threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : threads
-        let codebook = try EncodingMaintenance(snapshot: state.snapshot).build(parameters, threads: count, progress: progress)
-        state.encodingsChanged()
+        let codebook = try EncodingMaintenance(snapshot: state.vectorState.snapshot).build(parameters, threads: count, progress: progress)
+        state.vectorState.encodingsChanged()
         return codebook.info
     }
 
@@ -45,7 +45,7 @@ extension CollectionWriter {
     public func retrainEncodings(_ encoding: VectorEncoding? = nil, prefix: Int? = nil, threads: Int = 0,
                                  progress: (@Sendable (String, Int, Int) -> Void)? = nil) throws -> [EncodingInfo] {
         try state.flush()
-        var codebooks = try EncodingMaintenance.codebooks(state.snapshot)
+        var codebooks = try EncodingMaintenance.codebooks(state.vectorState.snapshot)
         if let encoding {
             let dimensions = prefix ?? state.descriptor.dimensions
             codebooks = codebooks.filter { $0.encoding == encoding && $0.dimensions == dimensions }
@@ -60,18 +60,18 @@ extension CollectionWriter {
     /// - Throws: ``QuiverError/Code/encodingNotFound`` when the collection does not have it.
     public func dropEncoding(_ encoding: VectorEncoding, prefix: Int? = nil) throws {
         try state.flush()
-        guard let codebook = try EncodingMaintenance.codebook(state.snapshot, encoding: encoding, prefix: prefix) else {
+        guard let codebook = try EncodingMaintenance.codebook(state.vectorState.snapshot, encoding: encoding, prefix: prefix) else {
             throw QuiverError(.encodingNotFound, "the collection has no \(encoding) encoding\(prefix.map { " of prefix \($0)" } ?? "")", collection: name)
         }
-        try EncodingMaintenance(snapshot: state.snapshot).drop(codebook)
-        state.encodingsChanged()
+        try EncodingMaintenance(snapshot: state.vectorState.snapshot).drop(codebook)
+        state.vectorState.encodingsChanged()
     }
 }
 
 extension CollectionReader {
     /// The collection's encodings.
     public var encodings: [EncodingInfo] {
-        get throws { try EncodingMaintenance.codebooks(snapshot).map(\.info) }
+        get throws { try EncodingMaintenance.codebooks(snapshot.vectorSnapshot()).map(\.info) }
     }
 }
 

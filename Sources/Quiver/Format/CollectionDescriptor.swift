@@ -16,16 +16,20 @@ struct CollectionDescriptor: Codable, Sendable, Hashable {
     var floatStride: Int
     /// Bytes per row in bit blocks (dimensions / 8, rounded up to 16), 0 without bits.
     var bitStride: Int
+    /// For multi-vector collections: the id of the token space, the rows that hold every
+    /// document's token vectors (see ``tokenDescriptor``); `nil` for the other kinds.
+    var tokenSpace: UInt32?
 
     /// The byte size one block aims at: small enough that a one-record upsert copies little
     /// (LMDB copies a whole value on first write in a transaction), large enough that a scan
     /// walks long contiguous runs of the map. Measured in docs/benchmarks.md.
     static let targetBlockBytes = 256 << 10
 
-    init(id: UInt32, name: String, schema: CollectionSchema) {
+    init(id: UInt32, name: String, schema: CollectionSchema, tokenSpace: UInt32? = nil) {
         self.id = id
         self.name = name
         self.schema = schema
+        self.tokenSpace = tokenSpace
         let d = schema.vectors.dimensions
         floatStride = schema.vectors.storesFloats ? (d * 4 + 15) / 16 * 16 : 0
         bitStride = schema.vectors.storesBits ? ((d + 7) / 8 + 15) / 16 * 16 : 0
@@ -33,6 +37,15 @@ struct CollectionDescriptor: Codable, Sendable, Hashable {
         var rows = 64
         while rows < 4096 && rows * 2 * widest <= Self.targetBlockBytes { rows *= 2 }
         rowsPerBlock = rows
+    }
+
+    /// The token space of a multi-vector collection, described as a collection of its own: one
+    /// float32 row per stored token, scored by dot product (cosine collections store unit
+    /// tokens), under the id ``tokenSpace``. It is not listed under a name; its rows, live
+    /// bitmaps, counters, HNSW index and encodings use the same tables as any collection's.
+    var tokenDescriptor: CollectionDescriptor? {
+        guard let tokenSpace, case .multiVector(let d, _, _) = schema.vectors else { return nil }
+        return CollectionDescriptor(id: tokenSpace, name: name, schema: CollectionSchema(vectors: .float32(dimensions: d), metric: .dot))
     }
 
     var blockShift: Int { rowsPerBlock.trailingZeroBitCount }

@@ -10,7 +10,7 @@ public struct FormatVersion: Sendable, Hashable, CustomStringConvertible {
     /// Compatible additions bump the minor version.
     public var minor: UInt16
     /// The version this build writes.
-    public static let current = FormatVersion(major: 1, minor: 2)
+    public static let current = FormatVersion(major: 1, minor: 3)
     /// The first version with HNSW indexes; a store is marked with it when it gets its first
     /// index, so that a build that knows only 1.0 refuses it instead of ignoring the graph.
     static let withIndexes = FormatVersion(major: 1, minor: 1)
@@ -18,6 +18,9 @@ public struct FormatVersion: Sendable, Hashable, CustomStringConvertible {
     /// gets its first encoding, so that older builds refuse a store whose codes they would
     /// not keep up to date.
     static let withEncodings = FormatVersion(major: 1, minor: 2)
+    /// The first version with multi-vector collections (`multivector.docs`,
+    /// `multivector.tokens`); raised when the first one is created.
+    static let withMultiVector = FormatVersion(major: 1, minor: 3)
     /// What a new store is marked with (indexes raise it, see ``withIndexes``).
     static let created = FormatVersion(major: 1, minor: 0)
     /// `major.minor`.
@@ -58,16 +61,18 @@ struct StoreTables: Sendable {
     let codes: Table?
     /// `collection u32 · encoding u8 · list u24` → an IVF-PQ list (format 1.2).
     let ivfLists: Table?
-
-    /// Names reserved for the indexes of later versions; created empty by no one, listed so
-    /// that nothing else takes them.
-    static let reservedNames = ["multivector.tokens", "multivector.docs"]
+    /// `collection u32 · document row u32` → the document's token rows (format 1.3).
+    let documents: Table?
+    /// `token space u32 · block u32` → the document row of each token row of the block (format 1.3).
+    let tokenOwners: Table?
 
     /// Tables added by format 1.1: created when a store is opened writable, absent from a 1.0
     /// store opened read-only (which then has no index).
     static let indexNames = ["hnsw.meta", "hnsw.links", "hnsw.nodes"]
     /// Tables added by format 1.2, likewise.
     static let encodingNames = ["codes.meta", "codes", "ivf.lists"]
+    /// Tables added by format 1.3, likewise.
+    static let multiVectorNames = ["multivector.docs", "multivector.tokens"]
 
     static let names = [metaName, "counters", "vectors.f32", "vectors.bits", "live", "keys", "records", "postings"]
 
@@ -96,12 +101,15 @@ struct StoreTables: Sendable {
         codesMeta = encodings[0]
         codes = encodings[1]
         ivfLists = encodings[2]
+        let multiVector = try environment.tables(Self.multiVectorNames)
+        documents = multiVector[0]
+        tokenOwners = multiVector[1]
     }
 
     var all: [Table] { [meta] + perCollection }
     /// The tables whose keys start with a collection id (dropped range by range).
     var perCollection: [Table] {
-        [counters, floatBlocks, bitBlocks, live, keys, records, postings] + [hnswMeta, hnswLinks, hnswNodes, codesMeta, codes, ivfLists].compactMap { $0 }
+        [counters, floatBlocks, bitBlocks, live, keys, records, postings] + [hnswMeta, hnswLinks, hnswNodes, codesMeta, codes, ivfLists, documents, tokenOwners].compactMap { $0 }
     }
 }
 

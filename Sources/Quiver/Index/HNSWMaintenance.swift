@@ -138,7 +138,7 @@ struct HNSWMaintenance {
         let chunk = 64
         let shared = UncheckedSendable((inserter, rows, slotsByRow, space, graph))
         let work = { @Sendable (thread: Int) in
-            let (inserter, rows, slotsByRow, space, graph) = shared.value
+            let (inserter, rows, slotsByRow, space, _) = shared.value
             let scratch = InsertScratch(space: space)
             while true {
                 let start = Int(next.fetchAdd(UInt64(chunk)))

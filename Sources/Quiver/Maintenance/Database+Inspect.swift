@@ -28,8 +28,11 @@ public struct StoreReport: Sendable {
         public var bytesPerTable: [String: Int]
         /// Entries per table for this collection.
         public var entriesPerTable: [String: Int]
-        /// The collection's encodings (int8, binary, PQ codes).
+        /// The collection's encodings (int8, binary, PQ codes; of the tokens for multi-vector
+        /// collections).
         public var encodings: [EncodingInfo] = []
+        /// For multi-vector collections: documents, tokens before and after pooling, bytes.
+        public var tokens: TokenStatistics?
     }
 
     /// The data file's path.
@@ -65,15 +68,19 @@ extension Database {
                 let snapshot = try CollectionSnapshot(database: self, txn: tx.txn, name: name)
                 var bytes: [String: Int] = [:]
                 var entries: [String: Int] = [:]
-                var prefix: [UInt8] = []
-                prefix.appendBigEndian(snapshot.id)
-                for table in tables.all where table != tables.meta {
-                    try tx.txn.withCursor(table) { cursor in
-                        var entry = try prefix.withUnsafeBytes { try cursor.seek($0) }
-                        while let e = entry, e.key.starts(with: prefix) {
-                            bytes[table.name, default: 0] += e.key.count + e.value.count
-                            entries[table.name, default: 0] += 1
-                            entry = try cursor.next()
+                let vectors = try snapshot.vectorSnapshot()
+                // A multi-vector collection's entries are under its id and its token space's.
+                for id in Set([snapshot.id, vectors.id]) {
+                    var prefix: [UInt8] = []
+                    prefix.appendBigEndian(id)
+                    for table in tables.all where table != tables.meta {
+                        try tx.txn.withCursor(table) { cursor in
+                            var entry = try prefix.withUnsafeBytes { try cursor.seek($0) }
+                            while let e = entry, e.key.starts(with: prefix) {
+                                bytes[table.name, default: 0] += e.key.count + e.value.count
+                                entries[table.name, default: 0] += 1
+                                entry = try cursor.next()
+                            }
                         }
                     }
                 }
@@ -81,7 +88,8 @@ extension Database {
                     name: name, schema: snapshot.descriptor.schema, count: Int(snapshot.counters.liveCount),
                     rowCount: Int(snapshot.counters.rowCount), rowsPerBlock: snapshot.descriptor.rowsPerBlock,
                     bytesPerTable: bytes, entriesPerTable: entries,
-                    encodings: try EncodingMaintenance.codebooks(snapshot).map(\.info)))
+                    encodings: try EncodingMaintenance.codebooks(vectors).map(\.info),
+                    tokens: vectors.id == snapshot.id ? nil : try CollectionReader(snapshot: snapshot).tokenStatistics()))
             }
             return StoreReport(
                 path: path, formatVersion: try Self.storedFormat(tx.txn, meta: tables.meta), environment: info,

@@ -33,12 +33,20 @@ extension Database {
                     let snapshot = try CollectionSnapshot(database: self, txn: tx.txn, name: name)
                     ids.insert(snapshot.id)
                     try CollectionVerifier(snapshot: snapshot).run(into: &violations)
-                    if let header = try HNSWMaintenance.header(snapshot) {
-                        for problem in try GraphInspector(snapshot: snapshot, header: header).violations() {
+                    let vectors = try snapshot.tokenSnapshot() ?? snapshot
+                    if vectors.id != snapshot.id {
+                        ids.insert(vectors.id)
+                        try CollectionVerifier(snapshot: vectors, isTokenSpace: true).run(into: &violations)
+                        for problem in try TokenSpaceVerifier(documents: snapshot, tokens: vectors).violations() {
                             violations.append(Violation(collection: name, message: problem))
                         }
                     }
-                    for problem in try EncodingInspector(snapshot: snapshot).violations() {
+                    if let header = try HNSWMaintenance.header(vectors) {
+                        for problem in try GraphInspector(snapshot: vectors, header: header).violations() {
+                            violations.append(Violation(collection: name, message: problem))
+                        }
+                    }
+                    for problem in try EncodingInspector(snapshot: vectors).violations() {
                         violations.append(Violation(collection: name, message: problem))
                     }
                 } catch let error as QuiverError {
@@ -70,6 +78,9 @@ extension Database {
 /// The checks of one collection (see ``Database/verify()``).
 struct CollectionVerifier {
     let snapshot: CollectionSnapshot
+    /// A multi-vector collection's token space: rows without keys or records (their owners
+    /// are checked by ``TokenSpaceVerifier``).
+    var isTokenSpace = false
 
     func run(into violations: inout [Violation]) throws {
         let name = snapshot.name
@@ -129,7 +140,7 @@ struct CollectionVerifier {
                 }
             }
         }
-        if recordRows < live.count { report("\(live.count - recordRows) live rows have no record") }
+        if recordRows < live.count && !isTokenSpace { report("\(live.count - recordRows) live rows have no record") }
 
         // Keys: each maps to a live row.
         var keyCount = 0
@@ -139,7 +150,7 @@ struct CollectionVerifier {
             let row = UInt32(littleEndian: value.loadUnaligned(as: UInt32.self))
             if !live.contains(row) { report("keys: a key maps to row \(row), which is not live") }
         }
-        if keyCount != live.count { report("\(keyCount) keys for \(live.count) live rows") }
+        if keyCount != live.count && !isTokenSpace { report("\(keyCount) keys for \(live.count) live rows") }
 
         // Vector blocks.
         for (table, stride) in [(tables.floatBlocks, descriptor.floatStride), (tables.bitBlocks, descriptor.bitStride)] {

@@ -1,3 +1,5 @@
+import QuiverKernels
+
 /// How distances are measured. Every search reports a distance where smaller is closer.
 ///
 /// Changing a raw value breaks stores.
@@ -31,20 +33,40 @@ public enum VectorKind: Sendable, Hashable, Codable {
     /// declared prefix, re-normalised for cosine, and may shortlist on a prefix and rescore on
     /// the full vector.
     case matryoshka(dimensions: Int, prefixes: [Int])
+    /// Multi-vector documents (ColBERT-style late interaction): a record is a matrix of token
+    /// vectors of `dimensions` components, as many tokens as the document has, scored against
+    /// a query's tokens by MaxSim (the sum over query tokens of the best dot product with the
+    /// document's tokens).
+    ///
+    /// With `poolFactor` above 1 each document's tokens are pooled at ingest (Clavie, Chaffin,
+    /// Adams 2024): the first `protectedTokens` are kept as they are, the others are clustered
+    /// by Ward linkage into `max(1, (n - protectedTokens) / poolFactor)` clusters, and each
+    /// cluster is stored as its mean re-normalised to unit length (see `TokenPooling`).
+    /// The metric is ``Metric/dot`` or ``Metric/cosine`` (tokens stored at unit length).
+    case multiVector(dimensions: Int, poolFactor: Int = 1, protectedTokens: Int = 1)
 
-    /// The full number of dimensions (components or bits).
+    /// The full number of dimensions (components or bits; for multi-vector documents, of one
+    /// token).
     public var dimensions: Int {
         switch self {
-        case .float32(let d), .binary(let d, _), .matryoshka(let d, _): d
+        case .float32(let d), .binary(let d, _), .matryoshka(let d, _), .multiVector(let d, _, _): d
         }
     }
 
-    /// Whether records carry float32 components.
+    /// Whether records carry float32 components in the collection's own rows (multi-vector
+    /// documents keep their tokens in a token space of their own).
     var storesFloats: Bool {
         switch self {
         case .float32, .matryoshka: true
         case .binary(_, let keeps): keeps
+        case .multiVector: false
         }
+    }
+
+    /// The token pooling of a multi-vector collection, `nil` for the other kinds.
+    var tokenPooling: TokenPooling? {
+        guard case .multiVector(_, let poolFactor, let protectedTokens) = self else { return nil }
+        return TokenPooling(poolFactor: max(1, poolFactor), protectedTokens: max(0, protectedTokens))
     }
 
     /// Whether records carry packed bits.
@@ -104,6 +126,10 @@ public struct CollectionSchema: Sendable, Hashable, Codable {
     public static let maximumDimensions = 65_536
     /// The largest number of metadata fields.
     public static let maximumFields = 250
+    /// The largest token pooling factor of a multi-vector collection.
+    public static let maximumPoolFactor = 64
+    /// The most tokens one multi-vector document may have (before pooling).
+    public static let maximumTokensPerDocument = 16_384
 
     /// Checks the schema; throws ``QuiverError/Code/invalidSchema`` naming what is wrong.
     public func validate(collection: String? = nil) throws(QuiverError) {
@@ -128,6 +154,14 @@ public struct CollectionSchema: Sendable, Hashable, Codable {
                 let first = prefixes.first, first >= 1, let last = prefixes.last, last <= d
             else {
                 throw fail("prefix sizes must be ascending, distinct and in 1...\(d), got \(prefixes)")
+            }
+        case .multiVector(_, let poolFactor, let protectedTokens):
+            guard metric == .dot || metric == .cosine else { throw fail("multi-vector documents are scored by MaxSim on dot or cosine, not \(metric)") }
+            guard (1...Self.maximumPoolFactor).contains(poolFactor) else {
+                throw fail("poolFactor must be in 1...\(Self.maximumPoolFactor), got \(poolFactor)")
+            }
+            guard (0...Self.maximumTokensPerDocument).contains(protectedTokens) else {
+                throw fail("protectedTokens must be in 0...\(Self.maximumTokensPerDocument), got \(protectedTokens)")
             }
         }
         guard fields.count <= Self.maximumFields else {

@@ -49,9 +49,9 @@ extension CollectionReader {
         let rowsPerBlock = descriptor.rowsPerBlock
         let stride = descriptor.floatStride
         let kernel = DistanceKernel.forFloats(metric: metric, prefix: false)
-        try flat.withUnsafeBufferPointer { flatQueries in
-            try hits.withUnsafeMutableBufferPointer { hitsOut in
-                try rows.words.withUnsafeBufferPointer { selected in
+        flat.withUnsafeBufferPointer { flatQueries in
+            hits.withUnsafeMutableBufferPointer { hitsOut in
+                rows.words.withUnsafeBufferPointer { selected in
                     // Safety: each tile writes only its own slots of `hitsOut`; the block
                     // pointers stay valid while this read transaction is open, which is
                     // until concurrentPerform has returned.

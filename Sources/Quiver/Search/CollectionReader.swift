@@ -41,7 +41,7 @@ public struct CollectionReader {
             let pointer = try BlockReader(snapshot: snapshot, bits: true).row(row)
             bits = Array(UnsafeRawBufferPointer(start: pointer, count: (descriptor.dimensions + 7) / 8))
         }
-        return Record(key: key, vector: vector, bits: bits, metadata: metadata ?? [:])
+        return Record(key: key, vector: vector, bits: bits, metadata: metadata ?? [:], tokens: try documentTokens(row: row))
     }
 
     func keyAndMetadata(row: UInt32, includeMetadata: Bool) throws -> (RecordKey, [String: MetadataValue]?) {
@@ -89,6 +89,9 @@ public struct CollectionReader {
     public func search(_ query: [Float], k: Int, filter: Filter? = nil, options: SearchOptions = SearchOptions()) throws -> [SearchResult] {
         let descriptor = snapshot.descriptor
         try checkK(k, options)
+        guard descriptor.tokenSpace == nil else {
+            throw QuiverError(.invalidArgument, "this collection holds multi-vector documents: search(tokens:k:filter:options:)", collection: name)
+        }
         try query.withUnsafeBufferPointer { q in
             try RecordValidator(descriptor: descriptor, fieldIndex: [:]).checkFloats(q, key: nil)
         }
@@ -134,6 +137,8 @@ public struct CollectionReader {
             guard options.rescore else { return try scanner.scan(query: head, components: prefix, kernel: kernel, rows: rows, k: k) }
             let shortlist = try scanner.scan(query: head, components: prefix, kernel: kernel, rows: rows, k: k * options.oversample)
             return try scanner.rescore(shortlist, query: full, kernel: .forFloats(metric: metric, prefix: false), k: k)
+        case .multiVector:
+            throw QuiverError(.invalidArgument, "this collection holds multi-vector documents: search(tokens:k:filter:options:)", collection: name)
         case .binary(_, let keepsFloats):
             var words = [UInt64](repeating: 0, count: descriptor.bitStride / 8)
             words.withUnsafeMutableBytes { w in query.withUnsafeBufferPointer { packSignBits($0, into: w) } }

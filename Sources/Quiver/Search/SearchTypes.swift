@@ -28,6 +28,13 @@ public struct SearchOptions: Sendable, Hashable {
     /// keeping a shortlist) instead of one scan; see ``Funnel``. The funnel runs as an exact
     /// plan over the rows that pass the filter.
     public var funnel: Funnel?
+    /// For multi-vector collections with a token index: how many stored tokens each query
+    /// token retrieves; their documents are the candidates, of which `k × oversample` are
+    /// rescored by exact MaxSim. `nil` uses ``defaultTokenCandidates``. 1...10,000.
+    public var tokenCandidates: Int?
+    /// The stored tokens each query token retrieves by default (measured in
+    /// docs/benchmarks.md, "Multi-vector").
+    public static let defaultTokenCandidates = 32
 
     /// Creates options; the defaults search the full vector, take candidates from the
     /// collection's encoding when it has one, rescore 4× oversampled shortlists, and let the
@@ -43,6 +50,7 @@ public struct SearchOptions: Sendable, Hashable {
         self.strategy = strategy
         self.funnel = nil
         self.nprobe = nil
+        self.tokenCandidates = nil
     }
 
     /// Options that search through `funnel` (Matryoshka collections).

@@ -1,0 +1,113 @@
+import QuiverKernels
+import QuiverStorage
+
+/// One MaxSim search of a multi-vector collection: the plan (exact, or token index then
+/// rescoring) and both paths.
+struct MaxSimSearch {
+    /// The multi-vector collection (documents, records, postings).
+    let documents: CollectionSnapshot
+    /// Its token space (token rows, owners, index).
+    let tokens: CollectionSnapshot
+    /// `queryCount × dimensions` floats, normalised for cosine.
+    let query: UnsafePointer<Float>
+    let queryCount: Int
+
+    func run(k: Int, filterRows: RowSet?, options: SearchOptions, reader: CollectionReader) throws -> [Hit] {
+        let tokenReader = CollectionReader(snapshot: tokens)
+        return try tokenReader.withSearchContext { context in
+            if let filterRows, filterRows.isEmpty { return [] }
+            guard options.strategy != .exact, let header = context.header, !header.isEmpty else {
+                if options.strategy == .index, context.header == nil {
+                    throw QuiverError(.indexNotFound, "the collection has no token index", collection: documents.name)
+                }
+                return try exact(rows: filterRows ?? reader.selectedRows(nil), k: k)
+            }
+            var tokenFilter: RowSet?
+            var plan: FilteredPlan?
+            if let filterRows {
+                // The walk admits only the tokens of passing documents (ACORN's expansion
+                // when they are few); a filter that few tokens pass is scored exactly.
+                let passing = try tokensOf(filterRows)
+                plan = FilteredPlan.choose(passing: passing.count, live: Int(tokens.counters.liveCount))
+                if plan == .exact {
+                    guard options.strategy == .index else { return try exact(rows: filterRows, k: k) }
+                    plan = .twoHop
+                }
+                tokenFilter = passing
+            }
+            let codebook = try tokenReader.candidateCodebook(options, codebooks: context.codebooks, indexed: true)
+            return try fast(k: k, header: header, context: context, tokenFilter: tokenFilter, plan: plan, options: options,
+                            codebook: codebook.flatMap { $0.isInverted ? nil : $0 })
+        }
+    }
+
+    /// Every document of `rows` scored exactly.
+    func exact(rows: RowSet, k: Int) throws -> [Hit] {
+        let scorer = try MaxSimScorer(snapshot: documents, tokenRows: VectorRows(snapshot: tokens, bits: false), query: query, queryCount: queryCount)
+        return try scorer.top(rows, k: k)
+    }
+
+    /// The token rows of the documents in `rows`.
+    func tokensOf(_ rows: RowSet) throws -> RowSet {
+        var set = RowSet(capacity: Int(tokens.counters.rowCount))
+        try rows.forEach { row in
+            guard let document = try DocumentTokens.read(documents, row: row) else {
+                throw QuiverError(.corrupted, "live document row \(row) has no token list", collection: documents.name)
+            }
+            for i in 0..<document.count { set.insert(document.row(i)) }
+        }
+        return set
+    }
+
+    /// The token index path: each query token's nearest stored tokens name candidate
+    /// documents, ranked by the similarities found (a query token that found none of a
+    /// document's tokens counts its smallest similarity found, as XTR imputes missing ones);
+    /// the best `k × oversample` are rescored by exact MaxSim.
+    func fast(k: Int, header: HNSWHeader, context: SearchContext, tokenFilter: RowSet?, plan: FilteredPlan?,
+              options: SearchOptions, codebook: Codebook?) throws -> [Hit] {
+        let dimensions = tokens.descriptor.dimensions
+        let perToken = options.tokenCandidates ?? SearchOptions.defaultTokenCandidates
+        guard let ownerTable = tokens.tables.tokenOwners else { return [] }
+        let owners = VectorRows(snapshot: tokens, table: ownerTable, keyBase: 0, stride: 4)
+        var tokenOptions = options
+        tokenOptions.oversample = 1
+        let search = IndexSearch(snapshot: tokens, context: context, header: header)
+        // Candidate document → its slot; per slot and query token the best similarity found.
+        var slots: [UInt32: Int] = [:]
+        var candidates: [UInt32] = []
+        var found: [Float] = []
+        var floor = [Float](repeating: 0, count: queryCount)
+        for t in 0..<queryCount {
+            let token = Array(UnsafeBufferPointer(start: query + t * dimensions, count: dimensions))
+            let hits = try search.run(floats: token, bits: nil, k: perToken, ef: options.efSearch.map { max($0, perToken) },
+                                      filter: tokenFilter, plan: plan, options: tokenOptions, codebook: codebook)
+            floor[t] = -(hits.last?.distance ?? 0)
+            for hit in hits {
+                let document = owners.pointer(hit.row).loadUnaligned(as: UInt32.self).littleEndian
+                let slot: Int
+                if let existing = slots[document] {
+                    slot = existing
+                } else {
+                    slot = candidates.count
+                    slots[document] = slot
+                    candidates.append(document)
+                    found.append(contentsOf: repeatElement(-Float.infinity, count: queryCount))
+                }
+                found[slot * queryCount + t] = max(found[slot * queryCount + t], -hit.distance)
+            }
+        }
+        let shortlist = max(k, k * options.oversample)
+        var ranked = TopK(k: shortlist)
+        for (slot, document) in candidates.enumerated() {
+            var estimate: Float = 0
+            for t in 0..<queryCount {
+                let similarity = found[slot * queryCount + t]
+                estimate += similarity == -.infinity ? floor[t] : similarity
+            }
+            ranked.push(distance: -estimate, row: document)
+        }
+        let scorer = try MaxSimScorer(snapshot: documents, tokenRows: context.floatRows ?? VectorRows(snapshot: tokens, bits: false),
+                                      query: query, queryCount: queryCount)
+        return try scorer.top(ranked.sortedResults().map(\.row), k: k)
+    }
+}

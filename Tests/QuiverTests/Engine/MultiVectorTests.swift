@@ -1,0 +1,292 @@
+import Foundation
+import Quiver
+import QuiverTestSupport
+import Testing
+
+/// Multi-vector (ColBERT-style) collections: documents as token matrices, pooling at ingest,
+/// exact MaxSim against a plain reference, the token-index fast path, filters, deletes, bulk
+/// loads, reopen, and bad input.
+@Suite("Multi-vector collections")
+struct MultiVectorTests {
+    static let dimensions = 16
+
+    /// Documents of 3-40 tokens drawn around a few topic centres, so that MaxSim has real
+    /// neighbours; queries of 2-8 tokens drawn the same way.
+    static func documents(_ count: Int, seed: UInt64, minTokens: Int = 3, maxTokens: Int = 40) -> [[[Float]]] {
+        var rng = SeededGenerator(seed: seed)
+        let topics = (0..<12).map { _ in (0..<dimensions).map { _ in rng.gaussian() } }
+        return (0..<count).map { _ in
+            let topic = topics[Int.random(in: 0..<topics.count, using: &rng)]
+            return (0..<Int.random(in: minTokens...maxTokens, using: &rng)).map { _ in topic.map { $0 + 0.8 * rng.gaussian() } }
+        }
+    }
+
+    static func normalized(_ v: [Float]) -> [Float] {
+        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return v.map { $0 / norm }
+    }
+
+    /// MaxSim written out plainly: the reference the engine is checked against.
+    static func maxSim(_ query: [[Float]], _ document: [[Float]]) -> Float {
+        query.reduce(0) { sum, q in
+            sum + document.map { t in zip(q, t).reduce(0) { $0 + $1.0 * $1.1 } }.max()!
+        }
+    }
+
+    func makeStore(metric: Metric = .cosine, poolFactor: Int = 1, fields: [FieldDefinition] = []) throws -> (TemporaryStore, Database) {
+        let store = TemporaryStore()
+        let db = try store.open()
+        try db.createCollection("docs", schema: CollectionSchema(
+            vectors: .multiVector(dimensions: Self.dimensions, poolFactor: poolFactor, protectedTokens: 1), metric: metric, fields: fields))
+        return (store, db)
+    }
+
+    @Test("upsert, get and reopen keep the (normalised) tokens and metadata")
+    func roundTrip() throws {
+        let docs = Self.documents(20, seed: 1)
+        let (store, db) = try makeStore(fields: [FieldDefinition("n", .int64)])
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            for (i, d) in docs.enumerated() { try c.upsert(key: .int(UInt64(i)), tokens: d, metadata: ["n": .int64(Int64(d.count))]) }
+        }
+        let reopened = try store.open()
+        try reopened.read { tx in
+            let c = try tx.collection("docs")
+            #expect(c.count == docs.count)
+            for (i, d) in docs.enumerated() {
+                let record = try #require(try c.get(.int(UInt64(i))))
+                #expect(record.vector == nil)
+                #expect(record.metadata["n"] == .int64(Int64(d.count)))
+                let tokens = try #require(record.tokens)
+                #expect(tokens.count == d.count)
+                for (stored, given) in zip(tokens, d) {
+                    for (a, b) in zip(stored, Self.normalized(given)) { #expect(abs(a - b) < 1e-5) }
+                }
+            }
+            let stats = try c.tokenStatistics()
+            #expect(stats.documents == docs.count)
+            #expect(stats.storedTokens == docs.map(\.count).reduce(0, +))
+            #expect(stats.tokensBeforePooling == stats.storedTokens)
+        }
+    }
+
+    @Test("the exact scan ranks documents by MaxSim exactly", arguments: [Metric.cosine, .dot])
+    func exactMatchesReference(metric: Metric) throws {
+        let docs = Self.documents(60, seed: 2)
+        let queries = Self.documents(8, seed: 3, minTokens: 2, maxTokens: 8)
+        let (_, db) = try makeStore(metric: metric)
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            for (i, d) in docs.enumerated() { try c.upsert(key: .int(UInt64(i)), tokens: d) }
+        }
+        let stored = metric == .cosine ? docs.map { $0.map(Self.normalized) } : docs
+        for query in queries {
+            let q = metric == .cosine ? query.map(Self.normalized) : query
+            let expected = stored.enumerated().map { (key: UInt64($0.offset), score: Self.maxSim(q, $0.element)) }
+                .sorted { $0.score > $1.score }.prefix(5)
+            let got = try db.read { tx in try tx.collection("docs").search(tokens: query, k: 5, options: SearchOptions(strategy: .exact)) }
+            #expect(got.map(\.key) == expected.map { .int($0.key) })
+            for (hit, want) in zip(got, expected) { #expect(abs(-hit.distance - want.score) < 1e-3 * max(1, abs(want.score))) }
+        }
+    }
+
+    @Test("pooling keeps max(1, (n - p) / f) clusters after the protected tokens, as unit vectors")
+    func pooledCounts() throws {
+        let docs = Self.documents(10, seed: 4, minTokens: 1, maxTokens: 30)
+        let (_, db) = try makeStore(poolFactor: 3)
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            for (i, d) in docs.enumerated() { try c.upsert(key: .int(UInt64(i)), tokens: d) }
+        }
+        try db.read { tx in
+            let c = try tx.collection("docs")
+            var expectedTotal = 0
+            for (i, d) in docs.enumerated() {
+                let tokens = try #require(try c.get(.int(UInt64(i)))?.tokens)
+                let expected = d.count <= 1 ? d.count : 1 + max(1, (d.count - 1) / 3)
+                #expect(tokens.count == expected, "document of \(d.count) tokens")
+                expectedTotal += expected
+                // The protected first token is kept as given (normalised for cosine).
+                for (a, b) in zip(tokens[0], Self.normalized(d[0])) { #expect(abs(a - b) < 1e-5) }
+                for token in tokens { #expect(abs(token.reduce(0) { $0 + $1 * $1 } - 1) < 1e-4) }
+            }
+            let stats = try c.tokenStatistics()
+            #expect(stats.storedTokens == expectedTotal)
+            #expect(stats.tokensBeforePooling == docs.map(\.count).reduce(0, +))
+            #expect(stats.vectorBytes == expectedTotal * Self.dimensions * 4)
+        }
+    }
+
+    @Test("deletes and replacements free token rows for reuse and leave results at once")
+    func deletesAndReplacements() throws {
+        let docs = Self.documents(30, seed: 5)
+        let (_, db) = try makeStore()
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            for (i, d) in docs.enumerated() { try c.upsert(key: .int(UInt64(i)), tokens: d) }
+        }
+        let before = try db.read { tx in try tx.collection("docs").tokenStatistics() }
+        let query = docs[7]
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            #expect(try c.delete(key: .int(7)))
+            #expect(try !c.delete(key: .int(7)))
+            // Replace document 8 with a shorter one.
+            try c.upsert(key: .int(8), tokens: Array(docs[8].prefix(2)))
+        }
+        try db.read { tx in
+            let c = try tx.collection("docs")
+            #expect(try c.get(.int(7)) == nil)
+            #expect(try c.get(.int(8))?.tokens?.count == 2)
+            let hits = try c.search(tokens: query, k: 30, options: SearchOptions(strategy: .exact))
+            #expect(!hits.contains { $0.key == .int(7) })
+            #expect(hits.count == 29)
+            let stats = try c.tokenStatistics()
+            #expect(stats.storedTokens == before.storedTokens - docs[7].count - docs[8].count + 2)
+        }
+        // New documents reuse the freed token rows: the token row high-water mark stays.
+        try db.write { tx in try tx.collection("docs").upsert(key: .int(100), tokens: Array(docs[7].prefix(docs[7].count - 1))) }
+        let after = try db.read { tx in try tx.collection("docs").tokenStatistics() }
+        #expect(after.tokenRows == before.tokenRows)
+        #expect(try db.verify().isEmpty)
+    }
+
+    @Test("appendDocuments equals one upsert per document, and a bad document writes nothing")
+    func bulkLoad() throws {
+        let docs = Self.documents(40, seed: 6)
+        let flat = docs.flatMap { $0.flatMap { $0 } }
+        let (_, bulk) = try makeStore(poolFactor: 2, fields: [FieldDefinition("i", .int64)])
+        let (_, single) = try makeStore(poolFactor: 2, fields: [FieldDefinition("i", .int64)])
+        let metadata = docs.indices.map { ["i": MetadataValue.int64(Int64($0))] }
+        let stored = try bulk.write { tx in
+            try flat.withUnsafeBufferPointer {
+                try tx.collection("docs").appendDocuments(tokens: $0, tokenCounts: docs.map(\.count), keys: .sequential(start: 0),
+                                                          metadata: metadata, threads: 2)
+            }
+        }
+        try single.write { tx in
+            let c = try tx.collection("docs")
+            for (i, d) in docs.enumerated() { try c.upsert(key: .int(UInt64(i)), tokens: d, metadata: metadata[i]) }
+        }
+        #expect(stored == (try bulk.read { tx in try tx.collection("docs").tokenStatistics().storedTokens }))
+        for i in [0, 17, 39] {
+            let a = try bulk.read { tx in try tx.collection("docs").get(.int(UInt64(i))) }
+            let b = try single.read { tx in try tx.collection("docs").get(.int(UInt64(i))) }
+            #expect(a == b)
+        }
+        // Document 3 has a NaN: the error names it and nothing of the batch is written.
+        var bad = flat
+        bad[(docs[0].count + docs[1].count + docs[2].count) * Self.dimensions + 5] = .nan
+        let (_, empty) = try makeStore()
+        let error = #expect(throws: QuiverError.self) {
+            try empty.write { tx in
+                let c = try tx.collection("docs")
+                do {
+                    _ = try bad.withUnsafeBufferPointer { try c.appendDocuments(tokens: $0, tokenCounts: docs.map(\.count), keys: .sequential(start: 0)) }
+                } catch {
+                    #expect(c.count == 0)
+                    throw error
+                }
+            }
+        }
+        #expect(error?.code == .invalidVector)
+        #expect(error?.key == .int(3))
+    }
+
+    @Test("the token index finds the exact MaxSim top 10, and stays in step with writes")
+    func fastPath() throws {
+        let docs = Self.documents(300, seed: 7)
+        let queries = Self.documents(20, seed: 8, minTokens: 3, maxTokens: 8)
+        let (_, db) = try makeStore(fields: [FieldDefinition("even", .bool)])
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            for (i, d) in docs.enumerated() { try c.upsert(key: .int(UInt64(i)), tokens: d, metadata: ["even": .bool(i % 2 == 0)]) }
+            try c.buildIndex(HNSWParameters(m: 12, efConstruction: 100, efSearch: 64))
+        }
+        // Writes after the build: deletes, replacements, new documents.
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            for i in stride(from: 0, to: 300, by: 7) { try c.delete(key: .int(UInt64(i))) }
+            for i in stride(from: 1, to: 300, by: 11) { try c.upsert(key: .int(UInt64(i)), tokens: docs[(i * 13) % 300], metadata: ["even": .bool(i % 2 == 0)]) }
+            for i in 300..<340 { try c.upsert(key: .int(UInt64(i)), tokens: docs[i - 300], metadata: ["even": .bool(i % 2 == 0)]) }
+        }
+        #expect(try db.verify().isEmpty)
+        for filter in [nil, Field("even") == .bool(true)] as [Filter?] {
+            var total = 0.0
+            for query in queries {
+                let (fast, exact) = try db.read { tx in
+                    let c = try tx.collection("docs")
+                    return (try c.search(tokens: query, k: 10, filter: filter),
+                            try c.search(tokens: query, k: 10, filter: filter, options: SearchOptions(strategy: .exact)))
+                }
+                total += recall(fast.map(\.key), exact.map(\.key))
+                if filter != nil { #expect(fast.allSatisfy { if case .int(let key) = $0.key { key % 2 == 0 } else { false } }) }
+            }
+            #expect(total / Double(queries.count) >= 0.9, "filter \(String(describing: filter))")
+        }
+    }
+
+    @Test("bad input is refused with a typed error")
+    func badInput() throws {
+        let (_, db) = try makeStore()
+        let d = Self.dimensions
+        let good = [[Float]](repeating: [Float](repeating: 1, count: d), count: 3)
+        func code(_ body: (CollectionWriter) throws -> Void) -> QuiverError.Code? {
+            do {
+                try db.write { tx in try body(try tx.collection("docs")) }
+                return nil
+            } catch let error as QuiverError { return error.code } catch { return nil }
+        }
+        #expect(code { try $0.upsert(key: .int(1), tokens: []) } == .invalidVector)
+        #expect(code { try $0.upsert(key: .int(1), tokens: [good[0], [1, 2]]) } == .dimensionMismatch)
+        #expect(code { try $0.upsert(key: .int(1), tokens: [good[0].map { _ in .nan }]) } == .invalidVector)
+        #expect(code { try $0.upsert(key: .int(1), tokens: [[Float](repeating: 0, count: d)]) } == .invalidVector)
+        #expect(code { try $0.upsert(key: .int(1), vector: good[0]) } == .invalidArgument)
+        #expect(code { try $0.upsert(key: .string("x"), tokens: good) } == .invalidKey)
+        #expect(code { c in
+            _ = try [Float](repeating: 1, count: 5 * d).withUnsafeBufferPointer { try c.appendDocuments(tokens: $0, tokenCounts: [2, 2], keys: .sequential(start: 0)) }
+        } == .dimensionMismatch)
+        #expect(code { c in
+            _ = try [Float](repeating: 1, count: 2 * d).withUnsafeBufferPointer { try c.appendDocuments(tokens: $0, tokenCounts: [2, 0], keys: .sequential(start: 0)) }
+        } == .invalidVector)
+        #expect(try db.read { tx in try tx.collection("docs").count } == 0)
+        try db.write { tx in try tx.collection("docs").upsert(key: .int(1), tokens: good) }
+        try db.read { tx in
+            let c = try tx.collection("docs")
+            #expect(throws: QuiverError.self) { try c.search(good[0], k: 1) }
+            #expect(throws: QuiverError.self) { try c.search(tokens: [], k: 1) }
+            #expect(throws: QuiverError.self) { try c.search(tokens: [[1, 2]], k: 1) }
+            #expect(throws: QuiverError.self) { try c.search(tokens: [good[0].map { _ in .infinity }], k: 1) }
+        }
+        // Dense collections refuse token matrices.
+        try db.createCollection("dense", schema: CollectionSchema(vectors: .float32(dimensions: d), metric: .cosine))
+        #expect(throws: QuiverError.self) { try db.write { tx in try tx.collection("dense").upsert(key: .int(1), tokens: good) } }
+        #expect(throws: QuiverError.self) { try db.read { tx in try tx.collection("dense").search(tokens: good, k: 1) } }
+        // Schemas: MaxSim needs dot or cosine; pool factors and protected tokens in range.
+        for schema in [CollectionSchema(vectors: .multiVector(dimensions: d), metric: .l2),
+                       CollectionSchema(vectors: .multiVector(dimensions: d, poolFactor: 0), metric: .dot),
+                       CollectionSchema(vectors: .multiVector(dimensions: d, protectedTokens: -1), metric: .dot)] {
+            #expect(throws: QuiverError.self) { try db.createCollection("bad", schema: schema) }
+        }
+    }
+
+    @Test("dropping a collection drops its token space; the name can be reused")
+    func dropAndRecreate() throws {
+        let (store, db) = try makeStore()
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            for (i, d) in Self.documents(10, seed: 9).enumerated() { try c.upsert(key: .int(UInt64(i)), tokens: d) }
+            try c.buildIndex()
+        }
+        try db.dropCollection("docs")
+        try db.createCollection("docs", schema: CollectionSchema(vectors: .multiVector(dimensions: Self.dimensions), metric: .dot))
+        try db.read { tx in
+            let c = try tx.collection("docs")
+            #expect(c.count == 0)
+            #expect(try c.tokenStatistics().storedTokens == 0)
+            #expect(try c.indexParameters == nil)
+        }
+        #expect(try db.verify().isEmpty)
+        #expect(try store.open().formatVersion.description == "1.3")
+    }
+}

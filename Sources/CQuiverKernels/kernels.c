@@ -273,6 +273,24 @@ static size_t qv_argmin_f32_scalar(const float *values, size_t n) {
     return 0;
 }
 
+/* One query token at a time against every document token; NaN products never win. */
+static float qv_maxsim_f32_scalar(const float *q, size_t nq, const void *const *tokens, size_t nt,
+                                  size_t n, float *best) {
+    if (nq == 0 || nt == 0) return 0;
+    float sum = 0;
+    for (size_t i = 0; i < nq; i++) {
+        const unsigned char *qi = (const unsigned char *)(q + i * n);
+        float m = -__builtin_inff();
+        for (size_t j = 0; j < nt; j++) {
+            const float d = qv_scalar_pair(QV_DOT, qi, (const unsigned char *)tokens[j], n, NULL);
+            if (d > m) m = d;
+        }
+        best[i] = m;
+        sum += m;
+    }
+    return sum;
+}
+
 /* ---- Hamming with scalar popcounts: portable, and a POPCNT copy for x86 ----------------------- */
 
 #define QV_HFN(name) qv_##name##_portable
@@ -311,6 +329,7 @@ static const qv_kernel_table qv_table_scalar = {
     .pq_table_l2sq = qv_pq_table_l2sq_scalar,
     .pq_table_dot = qv_pq_table_dot_scalar,
     .argmin_f32 = qv_argmin_f32_scalar,
+    .maxsim_f32 = qv_maxsim_f32_scalar,
 };
 
 /* ---- Dispatch ----------------------------------------------------------------------------- */
@@ -497,3 +516,8 @@ void qv_pq_table_dot(const float *query, const float *columns, size_t m, size_t 
 }
 
 size_t qv_argmin_f32(const float *values, size_t n) { return qv_table()->argmin_f32(values, n); }
+
+float qv_maxsim_f32(const float *q, size_t nq, const void *const *tokens, size_t nt, size_t n,
+                    float *best) {
+    return qv_table()->maxsim_f32(q, nq, tokens, nt, n, best);
+}

@@ -60,6 +60,12 @@ typedef int32_t qv_i32x16 __attribute__((vector_size(64)));
 #define QV_OP_R 4
 #define QV_OP_L2_R 0
 #define QV_OP_R_MAX 4
+/* MaxSim: 2 tokens x 4 query tokens. AVX2's 3 x 4 needs a 17th register here (no FMA: the
+ * product needs a temporary) and spills an accumulator to the stack in the inner loop; 2 x 4
+ * measured faster on SSE2 (Zen 3, nq = 32, nt = 80, n = 128: 32 against 25 GFLOP/s, best of 21
+ * runs on a noisy machine). NEON shares it (not measured there). */
+#define QV_MS_R 2
+#define QV_MS_Q 4
 #if defined(__x86_64__)
 #define QV_FN(name) qv_##name##_sse2
 #define QV_ISA_NAME "sse2"
@@ -100,6 +106,15 @@ static const int32_t qv_lane_masks[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 
 #define QV_OP_R 6
 #define QV_OP_L2_R 6
 #define QV_OP_R_MAX 6
+/* MaxSim: 3 tokens x 4 query tokens = 12 accumulators + 3 token vectors + 1 query vector = the
+ * 16 ymm registers: 7 loads per 12 FMAs, and the tile's 12 dot products reduce with three hsum4.
+ * Measured at nq = 32, nt = 80, n = 128 (Zen 3, GFLOP/s, median of 21 runs on a noisy machine):
+ * 3 x 4 55-60, 2 x 4 48-50, 2 x 6 43-46, 1 x 8 43-46, 2 x 5 39-45, 4 x 3 30 (three query tokens
+ * leave no hsum4); the FMA peak is about 100. An outer-product tile (6 tokens x 16 query tokens
+ * packed k-major, no horizontal sums, like dot_f32_batch) measured 80 without the packing but 60
+ * with the query packed by a plain loop in every call, and pads nq to a multiple of 16. */
+#define QV_MS_R 3
+#define QV_MS_Q 4
 #define QV_FN(name) qv_##name##_avx2
 #define QV_ISA_NAME "avx2"
 static inline QV_ALWAYS_INLINE qv_f32x8 qv_partial_avx2(const unsigned char *p, size_t count) {
@@ -138,6 +153,10 @@ QV_HIDDEN const qv_kernel_table *qv_internal_table_avx2(void) { return &QV_FN(ta
 #define QV_OP_R 8
 #define QV_OP_L2_R 8
 #define QV_OP_R_MAX 8
+/* MaxSim: 3 tokens x 8 query tokens = 24 accumulators + 3 token vectors + 1 query vector of the
+ * 32 zmm registers (not measured on AVX-512 hardware). */
+#define QV_MS_R 3
+#define QV_MS_Q 8
 #define QV_FN(name) qv_##name##_avx512
 #define QV_ISA_NAME "avx512"
 static inline QV_ALWAYS_INLINE qv_f32x16 qv_partial_avx512(const unsigned char *p, size_t count) {

@@ -14,6 +14,7 @@
  *   QV_FN(partial)   loads `count` < QV_VW floats from an unaligned pointer, zero in the other
  *                    lanes, without reading past them (masked load or memcpy)
  *   QV_ISA_NAME      the table's name ("sse2", "avx2", ...)
+ *   QV_MS_R/Q        register tile of MaxSim: document tokens x query tokens (QV_MS_R <= 6)
  *   QV_ROW_BLOCK_BYTES, QV_QUERY_BLOCK_BYTES   cache blocks of the batch kernels
  *
  * and wraps the inclusion in `#pragma clang attribute push(target(...))`, so every function
@@ -656,6 +657,142 @@ static void QV_FN(l2sq_f32_gather)(const float *q, const void *const *rows, size
     QV_FN(gather)(QV_L2, q, rows, count, n, out);
 }
 
+/* ---- MaxSim (ColBERT late interaction) ------------------------------------------------------
+ *
+ * Register tiles of R document tokens x Q query tokens (QV_MS_R x QV_MS_Q, kernels_simd.c): per
+ * component step, R token vectors are loaded and held, and each of the Q query vectors is loaded
+ * once and multiplied into R accumulators, so a step costs R + Q loads for R * Q FMAs. The tile's
+ * R * Q dot products are reduced horizontally at its end, four query tokens at a time (hsum4),
+ * and their maxima merged into best[]. The document tokens are the outer loop: a tile of tokens
+ * is read from memory once and stays in L1 while every query tile passes over it (the query,
+ * nq * n floats, stays in L1 too), and the next tile's tokens are prefetched during the first
+ * query tile, as the gather kernels do (a document's tokens are scattered over the map).
+ */
+
+/* x > m ? x : m lane by lane (one MAXPS): a NaN in x never wins. */
+static inline QV_ALWAYS_INLINE qv_f32x4 QV_FN(max4_keep)(qv_f32x4 x, qv_f32x4 m) {
+    const qv_i32x4 take = x > m;
+    return (qv_f32x4)((take & (qv_i32x4)x) | (~take & (qv_i32x4)m));
+}
+
+/*
+ * R tokens t[0 .. R) against query tokens q0 + j * q_stride (bytes), j < Q; best[j] becomes the
+ * larger of itself and the tile's largest dot product of query token j. When `pf` is not NULL,
+ * the R tokens pf[0 .. R) are prefetched, one cache line each per 64 bytes of components.
+ */
+static inline QV_ALWAYS_INLINE void QV_FN(maxsim_tile)(const int R, const int Q,
+                                                       const unsigned char *const *t,
+                                                       const unsigned char *q0, size_t q_stride,
+                                                       size_t n, float *best,
+                                                       const unsigned char *const *pf) {
+    QV_VF acc[QV_MS_R][QV_MS_Q];
+    for (int r = 0; r < R; r++) {
+        for (int j = 0; j < Q; j++) acc[r][j] = (QV_VF){0};
+    }
+#define QV_MS_STEP(LOAD, K)                                                                     \
+    do {                                                                                        \
+        QV_VF x_[QV_MS_R];                                                                      \
+        for (int r = 0; r < R; r++) x_[r] = LOAD(t[r] + 4 * (K));                               \
+        for (int j = 0; j < Q; j++) {                                                           \
+            const QV_VF y_ = LOAD(q0 + (size_t)j * q_stride + 4 * (K));                         \
+            for (int r = 0; r < R; r++) acc[r][j] += x_[r] * y_;                                \
+        }                                                                                       \
+    } while (0)
+    size_t k = 0;
+    if (pf != NULL) {
+        /* 16 components (a cache line) per block: one line of each next token, then the steps. */
+        for (; k + 16 <= n; k += 16) {
+            for (int r = 0; r < R; r++) __builtin_prefetch(pf[r] + 4 * k, 0, 3);
+            for (size_t kk = k; kk < k + 16; kk += QV_VW) QV_MS_STEP(QV_FN(load), kk);
+        }
+    }
+    for (; k + QV_VW <= n; k += QV_VW) QV_MS_STEP(QV_FN(load), k);
+    if (k < n) {
+        const size_t rest = n - k;
+#define QV_LOAD_REST(P) QV_FN(partial)((P), rest)
+        QV_MS_STEP(QV_LOAD_REST, k);
+#undef QV_LOAD_REST
+    }
+#undef QV_MS_STEP
+    int j = 0;
+    for (; j + 4 <= Q; j += 4) {
+        qv_f32x4 m = QV_FN(hsum4)(acc[0][j], acc[0][j + 1], acc[0][j + 2], acc[0][j + 3]);
+        for (int r = 1; r < R; r++) {
+            m = QV_FN(max4_keep)(QV_FN(hsum4)(acc[r][j], acc[r][j + 1], acc[r][j + 2], acc[r][j + 3]), m);
+        }
+        qv_f32x4 b;
+        __builtin_memcpy(&b, best + j, sizeof b);
+        b = QV_FN(max4_keep)(m, b);
+        __builtin_memcpy(best + j, &b, sizeof b);
+    }
+    for (; j < Q; j++) {
+        for (int r = 0; r < R; r++) {
+            const float d = QV_FN(hsum)(acc[r][j]);
+            if (d > best[j]) best[j] = d;
+        }
+    }
+}
+
+/* R tokens against all nq query tokens: full tiles of QV_MS_Q, then 4 (AVX-512), then 3, 2, 1. */
+static inline QV_ALWAYS_INLINE void QV_FN(maxsim_tokens)(const int R,
+                                                         const unsigned char *const *t,
+                                                         const unsigned char *q, size_t nq,
+                                                         size_t n, float *best,
+                                                         const unsigned char *const *pf) {
+    const size_t q_stride = n * 4;
+    size_t i = 0;
+    for (; i + QV_MS_Q <= nq; i += QV_MS_Q) {
+        QV_FN(maxsim_tile)(R, QV_MS_Q, t, q + i * q_stride, q_stride, n, best + i, pf);
+        pf = NULL; /* the first query tile prefetches the next tokens */
+    }
+    if (QV_MS_Q > 4 && i + 4 <= nq) {
+        QV_FN(maxsim_tile)(R, QV_MS_Q > 4 ? 4 : 1, t, q + i * q_stride, q_stride, n, best + i, pf);
+        pf = NULL;
+        i += 4;
+    }
+    switch (nq - i) {
+    case 3: QV_FN(maxsim_tile)(R, 3, t, q + i * q_stride, q_stride, n, best + i, pf); break;
+    case 2: QV_FN(maxsim_tile)(R, 2, t, q + i * q_stride, q_stride, n, best + i, pf); break;
+    case 1: QV_FN(maxsim_tile)(R, 1, t, q + i * q_stride, q_stride, n, best + i, pf); break;
+    default: break;
+    }
+}
+
+static float QV_FN(maxsim_f32)(const float *q, size_t nq, const void *const *tokens, size_t nt,
+                               size_t n, float *best) {
+    if (nq == 0 || nt == 0) return 0;
+    for (size_t i = 0; i < nq; i++) best[i] = -__builtin_inff();
+    const unsigned char *qb = (const unsigned char *)q;
+    const unsigned char *t[QV_MS_R], *pf[QV_MS_R];
+    size_t j = 0;
+    for (; j + QV_MS_R <= nt; j += QV_MS_R) {
+        for (size_t r = 0; r < QV_MS_R; r++) {
+            t[r] = (const unsigned char *)tokens[j + r];
+            /* The next tile's tokens (the last token again past the end: harmless). */
+            pf[r] = (const unsigned char *)tokens[j + QV_MS_R + r < nt ? j + QV_MS_R + r : nt - 1];
+        }
+        QV_FN(maxsim_tokens)(QV_MS_R, t, qb, nq, n, best, pf);
+    }
+    for (size_t r = 0; j + r < nt; r++) t[r] = (const unsigned char *)tokens[j + r];
+    switch (nt - j) {
+#define QV_MS_CASE(RR)                                                                          \
+    case RR:                                                                                    \
+        if (RR < QV_MS_R) QV_FN(maxsim_tokens)(RR < QV_MS_R ? RR : 1, t, qb, nq, n, best, NULL);  \
+        break;
+        QV_MS_CASE(1)
+        QV_MS_CASE(2)
+        QV_MS_CASE(3)
+        QV_MS_CASE(4)
+        QV_MS_CASE(5)
+#undef QV_MS_CASE
+    default:
+        break;
+    }
+    float sum = 0;
+    for (size_t i = 0; i < nq; i++) sum += best[i];
+    return sum;
+}
+
 #include "kernels_codes_body.h"
 
 static const qv_kernel_table QV_FN(table) = {
@@ -682,4 +819,5 @@ static const qv_kernel_table QV_FN(table) = {
     .pq_table_l2sq = QV_FN(pq_table_l2sq),
     .pq_table_dot = QV_FN(pq_table_dot),
     .argmin_f32 = QV_FN(argmin_f32),
+    .maxsim_f32 = QV_FN(maxsim_f32),
 };

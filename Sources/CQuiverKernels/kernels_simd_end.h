@@ -12,5 +12,7 @@
 #undef QV_OP_R
 #undef QV_OP_L2_R
 #undef QV_OP_R_MAX
+#undef QV_MS_R
+#undef QV_MS_Q
 #undef QV_FN
 #undef QV_ISA_NAME

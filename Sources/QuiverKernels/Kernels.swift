@@ -1,8 +1,8 @@
 import CQuiverKernels
 
 /// Distance kernels over float32 vectors, packed bit codes, u8 codes and product-quantisation
-/// codes (the last two in `Kernels+Codes.swift`), run with the widest instruction set the CPU
-/// offers.
+/// codes (the last two in `Kernels+Codes.swift`), and the MaxSim of multi-vector (ColBERT)
+/// queries (`Kernels+MaxSim.swift`), run with the widest instruction set the CPU offers.
 ///
 /// Each function is a thin wrapper over one C function of `CQuiverKernels` (named in its
 /// documentation). The C side picks AVX-512, AVX2+FMA, SSE2 or plain C once per process, on the

@@ -200,6 +200,15 @@ struct KernelSet: Sendable, CustomStringConvertible {
         return unsafe Int(table.pointee.argmin_f32(values, count))
     }
 
+    func maxSim(_ q: UnsafePointer<Float>, _ queryCount: Int, _ tokens: UnsafePointer<UnsafeRawPointer>,
+                _ tokenCount: Int, _ n: Int, _ best: UnsafeMutablePointer<Float>) -> Float {
+        guard let table = unsafe table else {
+            return unsafe Kernels.maxSim(query: q, queryCount: queryCount, tokens: tokens, tokenCount: tokenCount,
+                                         dimensions: n, best: best)
+        }
+        return unsafe table.pointee.maxsim_f32(q, queryCount, tokens, tokenCount, n, best)
+    }
+
     func readBandwidth(_ bytes: UnsafeRawBufferPointer) -> Double {
         guard let table = unsafe table else { return unsafe Kernels.readBandwidth(bytes) }
         return unsafe table.pointee.read_bandwidth(bytes.baseAddress!, bytes.count)

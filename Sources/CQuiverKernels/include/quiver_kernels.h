@@ -111,6 +111,22 @@ void qv_dot_f32_batch(const float *queries, size_t query_count, size_t query_str
 void qv_l2sq_f32_batch(const float *queries, size_t query_count, size_t query_stride_floats,
                        const void *base, size_t stride_bytes, size_t rows, size_t n, float *out);
 
+/* ---- Late interaction (ColBERT MaxSim) ------------------------------------------------------ */
+
+/**
+ * MaxSim: sum over the nq query tokens (q + i*n) of the largest dot product with the nt tokens
+ * tokens[j] (each n floats, any alignment). `best` (nq floats) receives each query token's
+ * maximum. Returns 0 (and writes nothing) when nq or nt is 0.
+ *
+ * A dot product that is NaN never counts as the largest (a query token whose products are all
+ * NaN gets -infinity). The sum runs over best[0], best[1], ... in order, in float, in every table. `best`
+ * holds the running maxima while the call runs (it is written before it is read).
+ * Register tiles of 3 document tokens x 4 query tokens on AVX2 (x 8 on AVX-512, 2 x 4 on SSE2
+ * and NEON) load each token vector once for several query tokens; see kernels_simd.c.
+ */
+float qv_maxsim_f32(const float *q, size_t nq, const void *QV_NONNULL const *QV_NONNULL tokens, size_t nt,
+                    size_t n, float *best);
+
 /* ---- u8 codes (scalar quantisation) ------------------------------------------------------- */
 
 /*
@@ -243,6 +259,8 @@ typedef struct qv_kernel_table {
     void (*pq_table_l2sq)(const float *query, const float *columns, size_t m, size_t sub, float *table);
     void (*pq_table_dot)(const float *query, const float *columns, size_t m, size_t sub, float *table);
     size_t (*argmin_f32)(const float *values, size_t n);
+    float (*maxsim_f32)(const float *q, size_t nq, const void *QV_NONNULL const *QV_NONNULL tokens, size_t nt,
+                        size_t n, float *best);
 } qv_kernel_table;
 
 /**

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Multi-vector collections on ../shared/data/tokens (docs/benchmarks.md, "Multi-vector"): per
+# pool factor 1, 2, 3, 4 the stored vectors, pooling documents/s on one thread at 32, 128 and
+# 512 tokens, exact MaxSim recall@10 against unpooled exact MaxSim, nDCG@10 and MRR@10 against
+# the qrels, and the token-index fast path's recall and queries/s beside the exact scan's.
+#
+#   bash Tools/scripts/bench-multivector.sh [ROUNDS]      # default 2
+#
+# Needs ../shared (or $QUIVER_SHARED). Results: .build-bench/multivector-<time>.jsonl (one JSON
+# object per round, tagged "round"). Not part of CI: a round takes a few minutes.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rounds=${1:-2}
+shared=${QUIVER_SHARED:-../shared}
+tokens=$shared/data/tokens
+[ -f "$tokens/doc_tokens.npy" ] || (cd "$shared/data" && python3 unpack.py)
+mkdir -p .build-bench
+swift build -c release --product quiver >/dev/null
+export QUIVER_COMMIT=$(git rev-parse --short HEAD)
+results=.build-bench/multivector-$(date +%Y%m%d-%H%M%S).jsonl
+for round in $(seq "$rounds"); do
+  echo "round $round/$rounds" >&2
+  .build/release/quiver bench multivector --docs "$tokens/doc_tokens.npy" --doc-offsets "$tokens/doc_offsets.npy" \
+      --queries "$tokens/query_tokens.npy" --query-offsets "$tokens/query_offsets.npy" --truth "$tokens/truth.ivecs" \
+      --qrels "$tokens/qrels.tsv" --pool-factor 1,2,3,4 --token-candidates 4,8,16,32 --json \
+    | python3 -c 'import json,sys; d=json.load(sys.stdin); d["round"]=int(sys.argv[1]); print(json.dumps(d))' "$round" >>"$results"
+done
+echo "$results"

@@ -9,8 +9,8 @@ import PackageDescription
 // To add a target: add a line below naming it and the root products it uses, and create
 // `Sources/<Name>/<Name>.swift` and `Corpus/<Name>/`.
 let targets: [(name: String, products: [String])] = [
-    ("FuzzJSON", ["QuiverFiles"]),  // JSON parser, float-array fast path, JSON Lines records
-    ("FuzzNpy", ["QuiverFiles"]),  // .npy header and rows
+    ("FuzzJSON", ["QuiverFiles"]),  // JSON parser, float arrays, JSON Lines records and documents
+    ("FuzzNpy", ["QuiverFiles"]),  // .npy header and rows, token offsets, token matrices
     ("FuzzVecs", ["QuiverFiles"]),  // .fvecs, .bvecs, .ivecs
     ("FuzzTable", ["QuiverFiles"]),  // TSV, CSV and JSON Lines metadata tables
     ("FuzzFilter", ["Quiver"]),  // filter text parser, printer and schema validation

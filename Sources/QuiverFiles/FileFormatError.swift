@@ -24,7 +24,7 @@ public struct FileFormatError: Error, Sendable, Equatable, CustomStringConvertib
             case unsupportedDataType, unsupportedLayout, truncated, partialRow, trailingData
             case dimensionMismatch, invalidJSON, invalidUTF8, nestingTooDeep, numberOutOfRange
             case duplicateKey, invalidVector, invalidKey, lineTooLong, invalidTable
-            case tooLarge, invalidArgument
+            case tooLarge, invalidArgument, invalidOffsets
         }
 
         private let value: Value
@@ -78,6 +78,9 @@ public struct FileFormatError: Error, Sendable, Equatable, CustomStringConvertib
         public static let tooLarge = Code(.tooLarge)
         /// A writer was given data that does not fit what it was set up for.
         public static let invalidArgument = Code(.invalidArgument)
+        /// A multi-vector offsets array does not start at 0, decreases, leaves a document
+        /// without tokens, or does not end at the number of token rows.
+        public static let invalidOffsets = Code(.invalidOffsets)
 
         /// The code's name, such as `badMagic`.
         public var description: String { value.rawValue }

@@ -1,5 +1,7 @@
-/// The entry points of the fuzz targets in `Fuzz/` (`FuzzJSON`, `FuzzNpy`, `FuzzVecs`,
-/// `FuzzTable`), also called by the tests that replay `Fuzz/FailCases`.
+/// The entry points of the fuzz targets in `Fuzz/` (`FuzzJSON` calls ``json(_:)`` and
+/// ``multiVectorJSONLines(_:)``, `FuzzNpy` calls ``npy(_:)`` and ``multiVectorNpy(_:)``,
+/// `FuzzVecs` ``vecs(_:)``, `FuzzTable` ``table(_:)``), also called by the tests that replay
+/// `Fuzz/FailCases`.
 ///
 /// Each takes arbitrary bytes and must never trap on them: bad input throws, and the entry
 /// point swallows the error. Each also reads the bytes several ways and traps when they
@@ -48,6 +50,188 @@ public enum QuiverFilesFuzzing {
         compareVectorReads(data, format: .npy, options: .init(bytesArePackedBits: data.count % 2 == 1))
     }
 
+    /// The multi-vector JSON Lines reader (a matrix of token vectors per line).
+    ///
+    /// - Parameter data: Any bytes, read as JSON Lines documents.
+    public static func multiVectorJSONLines(_ data: [UInt8]) {
+        compareDocumentReads { (options, mode) throws(FileFormatError) in
+            switch mode {
+            case .direct: try MultiVectorFileReader(bytes: data, options: options)
+            case .chunked(let readLimit, let sizeKnown):
+                try MultiVectorFileReader(
+                    chunkedBytes: data, options: options, readLimit: readLimit,
+                    sizeKnown: sizeKnown)
+            }
+        }
+    }
+
+    /// The token offsets reader and the multi-vector `.npy` reader: the bytes are read as an
+    /// offsets file (and, when they are valid offsets of few tokens, cut a made-up token
+    /// matrix into documents), and as a token matrix cut into documents by made-up offsets.
+    ///
+    /// - Parameter data: Any bytes, read as each `.npy` file in turn.
+    public static func multiVectorNpy(_ data: [UInt8]) {
+        let direct = Result { () throws(FileFormatError) in try TokenOffsets.read(bytes: data) }
+        var input = ByteInput(bytes: data, bufferSize: 3, readLimit: 2, sizeKnown: true)
+        let known = Result { () throws(FileFormatError) in try TokenOffsets.read(&input) }
+        input = ByteInput(bytes: data, bufferSize: 5, readLimit: 3, sizeKnown: false)
+        let unknown = Result { () throws(FileFormatError) in try TokenOffsets.read(&input) }
+        switch (direct, known, unknown) {
+        case (.success(let a), .success(let b), .success(let c)) where a == b && b == c: break
+        case (.failure(let a), .failure(let b), .failure) where comparable(a) == comparable(b):
+            break
+        default: preconditionFailure("token offsets read differs between buffer modes")
+        }
+
+        if case .success(let offsets) = direct, let tokens = offsets.last, tokens <= 1024 {
+            let floats = (0..<(tokens * 2)).map(Float.init)
+            let matrix = npyFile(descr: "<f4", shape: [tokens, 2], data: floats.flatMap {
+                littleEndian($0.bitPattern)
+            })
+            let outcome = compareMatrixReads(tokens: matrix, offsets: data)
+            guard outcome.error == nil,
+                outcome.tokenCounts == zip(offsets.dropFirst(), offsets).map({ $0 - $1 }),
+                outcome.floatBits == floats.map(\.bitPattern)
+            else {
+                preconditionFailure("valid offsets did not cut the tokens as they say")
+            }
+        }
+
+        // Documents of 1, 2, 3, … tokens, the last one taking what is left; the offsets'
+        // dtype varies with the input so that every integer type is read.
+        if let rows = try? VectorFileReader(bytes: data, format: .npy).rowCount {
+            var offsets = [0]
+            while offsets.last! < rows { offsets.append(min(rows, offsets.last! + offsets.count)) }
+            let (descr, encode): (String, (Int) -> [UInt8]) =
+                switch data.count % 4 {
+                case 0: ("<i8", { littleEndian(Int64($0)) })
+                case 1: (">i4", { bigEndian(Int32($0)) })
+                case 2: ("<u4", { littleEndian(UInt32($0)) })
+                default: (">u8", { bigEndian(UInt64($0)) })
+                }
+            let offsetsFile = npyFile(
+                descr: descr, shape: [offsets.count], data: offsets.flatMap(encode))
+            let outcome = compareMatrixReads(tokens: data, offsets: offsetsFile)
+            if outcome.error == nil {
+                precondition(outcome.rows == offsets.count - 1, "documents were lost")
+            }
+        }
+    }
+
+    /// Reads a token matrix and offsets every way (see ``compareDocumentReads(_:)``).
+    static func compareMatrixReads(tokens: [UInt8], offsets: [UInt8]) -> Outcome {
+        compareDocumentReads { (options, mode) throws(FileFormatError) in
+            switch mode {
+            case .direct:
+                try MultiVectorFileReader(
+                    tokenBytes: tokens, offsetBytes: offsets, options: options)
+            case .chunked(let readLimit, let sizeKnown):
+                try MultiVectorFileReader(
+                    chunkedTokenBytes: tokens, offsetBytes: offsets, options: options,
+                    readLimit: readLimit, sizeKnown: sizeKnown)
+            }
+        }
+    }
+
+    /// How a multi-vector reader gets its bytes.
+    enum BufferMode {
+        /// All at once, in one buffer.
+        case direct
+        /// A few bytes per read through a tiny buffer (see ``ByteInput``).
+        case chunked(readLimit: Int, sizeKnown: Bool)
+    }
+
+    /// Reads documents directly, in chunks with the size known (which must give exactly
+    /// the same outcome), and in chunks with the size unknown (which must agree on the
+    /// documents), each with a different chunk byte limit so that documents are grouped
+    /// differently; returns the direct outcome.
+    @discardableResult
+    static func compareDocumentReads(
+        _ open: (MultiVectorFileReader.Options, BufferMode) throws(FileFormatError)
+            -> MultiVectorFileReader
+    ) -> Outcome {
+        var options = MultiVectorFileReader.Options(maximumLineLength: 4096)
+        options.maximumChunkBytes = 4096
+        let direct = readDocuments(maxDocuments: 3) { () throws(FileFormatError) in
+            try open(options, .direct)
+        }
+        options.bufferSize = 1
+        options.maximumChunkBytes = 16
+        let known = readDocuments(maxDocuments: 2) { () throws(FileFormatError) in
+            try open(options, .chunked(readLimit: 1, sizeKnown: true))
+        }
+        options.bufferSize = 13
+        options.maximumChunkBytes = 64
+        let unknown = readDocuments(maxDocuments: 1000) { () throws(FileFormatError) in
+            try open(options, .chunked(readLimit: 5, sizeKnown: false))
+        }
+        guard direct == known else {
+            preconditionFailure("multi-vector documents: direct and chunked reads differ")
+        }
+        guard direct.sizeIndependent == unknown.sizeIndependent else {
+            preconditionFailure("multi-vector documents: reads differ when the size is unknown")
+        }
+        return direct
+    }
+
+    /// Opens a multi-vector reader with `open` and reads it to the end, checking that
+    /// chunks hold whole documents and that their bookkeeping adds up.
+    static func readDocuments(
+        maxDocuments: Int, _ open: () throws(FileFormatError) -> MultiVectorFileReader
+    ) -> Outcome {
+        var outcome = Outcome()
+        do throws(FileFormatError) {
+            var reader = try open()
+            outcome.dimensions = reader.dimensions
+            outcome.rowCount = reader.documentCount
+            var chunk = TokenChunk()
+            while true {
+                let documents = try reader.read(into: &chunk, maxDocuments: maxDocuments)
+                precondition(documents >= 0 && documents <= maxDocuments, "too many documents")
+                if documents == 0 { break }
+                precondition(chunk.documentCount == documents)
+                precondition(chunk.firstDocument == outcome.rows)
+                precondition(chunk.tokenCounts.count == documents)
+                precondition(chunk.tokenCounts.allSatisfy { $0 > 0 }, "a document without tokens")
+                let tokens = chunk.tokenCounts.reduce(0, +)
+                precondition(chunk.floats.count == tokens * reader.dimensions, "partial document")
+                precondition(chunk.keys.isEmpty || chunk.keys.count == documents)
+                precondition(chunk.metadata.isEmpty || chunk.metadata.count == documents)
+                outcome.rows += documents
+                outcome.tokenCounts += chunk.tokenCounts
+                outcome.floatBits += chunk.floats.map(\.bitPattern)
+                outcome.keys += chunk.keys
+                outcome.metadata += chunk.metadata
+            }
+            precondition(reader.documentsRead == outcome.rows)
+            if let count = reader.documentCount { precondition(count == outcome.rows) }
+            if let count = reader.tokenCount {
+                precondition(count == outcome.tokenCounts.reduce(0, +))
+            }
+        } catch {
+            // Documents before the error depend on the chunk size; only the error must agree.
+            outcome = Outcome(error: comparable(error))
+        }
+        return outcome
+    }
+
+    /// A `.npy` file (format 1.0) with the given dtype, shape and data bytes.
+    private static func npyFile(descr: String, shape: [Int], data: [UInt8]) -> [UInt8] {
+        let text = NpyHeader(descr: descr, fortranOrder: false, shape: shape).encoded()
+        return NpyHeader.magic + [1, 0, UInt8(text.count & 0xFF), UInt8(text.count >> 8)] + text
+            + data
+    }
+
+    /// The little-endian bytes of `value`.
+    private static func littleEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+        (0..<T.bitWidth / 8).map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) }
+    }
+
+    /// The big-endian bytes of `value`.
+    private static func bigEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+        littleEndian(value).reversed()
+    }
+
     /// The `.fvecs`, `.bvecs` and `.ivecs` readers, on the same bytes.
     ///
     /// - Parameter data: Any bytes, read as each format.
@@ -92,6 +276,7 @@ public enum QuiverFilesFuzzing {
         var rowCount: Int?
         var elementKind: VectorElementKind?
         var rows = 0
+        var tokenCounts: [Int] = []
         var floatBits: [UInt32] = []
         var bytes: [UInt8] = []
         var keys: [RecordKeyValue] = []

@@ -4,6 +4,56 @@ struct JSONLinesState: Sendable {
     var lineNumber = 0
     /// Whether records have an id field, decided by the first record; `nil` before it.
     var hasKeys: Bool?
+
+    /// Records whether a record has a key, throwing ``FileFormatError/Code/invalidKey``
+    /// (at offset 0 of the line) when that differs from the first record: a file must key
+    /// all of its records or none.
+    mutating func accept(key: RecordKeyValue?, idField: String) throws(FileFormatError) {
+        let hasKey = key != nil
+        if let hasKeys, hasKeys != hasKey {
+            throw FileFormatError(
+                .invalidKey,
+                hasKeys
+                    ? "the record has no \"\(idField)\" field, but the first has one"
+                    : "the record has an \"\(idField)\" field, but the first has none",
+                byteOffset: 0)
+        }
+        hasKeys = hasKey
+    }
+}
+
+/// The names of a JSON Lines record's fields.
+struct JSONLinesFields: Sendable {
+    /// The key field (`"id"`).
+    var id: String
+    /// The field holding the vector (`"vector"`) or, for multi-vector records, the token
+    /// vectors (`"vectors"`).
+    var vector: String
+    /// The metadata field (`"metadata"`).
+    var metadata: String
+}
+
+extension VectorFileReader.Options {
+    /// The record field names these options set.
+    var fields: JSONLinesFields {
+        JSONLinesFields(id: idField, vector: vectorField, metadata: metadataField)
+    }
+}
+
+extension FileFormatError {
+    /// Returns a copy placed in a file: `byteOffset` (relative to the line, 0 when unknown)
+    /// becomes the column and, with `lineOffset` added, the file offset; the path, line and
+    /// row are set. For errors from a parser handed one JSON Lines line.
+    func placed(path: String?, line: Int, lineOffset: Int, row: Int) -> FileFormatError {
+        var copy = self
+        let relative = byteOffset ?? 0
+        copy.path = path
+        copy.line = line
+        copy.column = relative + 1
+        copy.byteOffset = lineOffset + relative
+        copy.row = row
+        return copy
+    }
 }
 
 extension VectorFileReader {
@@ -102,61 +152,10 @@ extension VectorFileReader {
     ) throws(FileFormatError) {
         let lineNumber = state.lineNumber
         do throws(FileFormatError) {
-            var scanner = JSONScanner()
-            scanner.skipWhitespace(line)
-            guard scanner.position < line.count, line[scanner.position] == UInt8(ascii: "{")
-            else {
-                throw DecimalLiteral.syntaxError(
-                    line, at: scanner.position, expected: "a JSON object ('{')")
-            }
             let floatsBefore = chunk.floats.count
-            var sawVector = false
-            var key: RecordKeyValue?
-            var sawKey = false
-            var metadata: [String: JSONValue]?
-            var otherFields: [String] = []
-            try scanner.parseObjectMembers(line) {
-                (name, nameOffset, scanner) throws(FileFormatError) in
-                func duplicate() -> FileFormatError {
-                    FileFormatError(
-                        .duplicateKey, "duplicate key \"\(name)\" in object",
-                        byteOffset: nameOffset)
-                }
-                if name == options.vectorField {
-                    guard !sawVector else { throw duplicate() }
-                    sawVector = true
-                    try scanner.parseFloatArray(line, appendingTo: &chunk.floats)
-                } else if name == options.idField {
-                    guard !sawKey else { throw duplicate() }
-                    sawKey = true
-                    key = try parseKey(&scanner, line)
-                } else if name == options.metadataField {
-                    guard metadata == nil else { throw duplicate() }
-                    let valueOffset = scanner.position
-                    switch try scanner.parseValue(line) {
-                    case .object(let members): metadata = members
-                    case .null: metadata = [:]
-                    default:
-                        throw FileFormatError(
-                            .invalidJSON, "\"\(name)\" must be an object or null",
-                            byteOffset: valueOffset)
-                    }
-                } else {
-                    // Other fields are checked as JSON and otherwise ignored.
-                    guard !otherFields.contains(name) else { throw duplicate() }
-                    otherFields.append(name)
-                    _ = try scanner.parseValue(line)
-                }
-            }
-            scanner.skipWhitespace(line)
-            guard scanner.position == line.count else {
-                throw DecimalLiteral.syntaxError(
-                    line, at: scanner.position, expected: "the end of the line")
-            }
-            guard sawVector else {
-                throw FileFormatError(
-                    .invalidVector, "the record has no \"\(options.vectorField)\" field",
-                    byteOffset: 0)
+            let (key, metadata) = try parseRecordFields(line, fields: options.fields) {
+                (scanner) throws(FileFormatError) in
+                try scanner.parseFloatArray(line, appendingTo: &chunk.floats)
             }
             let count = chunk.floats.count - floatsBefore
             guard count > 0 else {
@@ -168,28 +167,85 @@ extension VectorFileReader {
                     "the vector has \(count) components, but the first record's has "
                         + "\(expectedDimensions)", byteOffset: 0)
             }
-            let hasKey = key != nil
-            if let hasKeys = state.hasKeys, hasKeys != hasKey {
-                throw FileFormatError(
-                    .invalidKey,
-                    hasKeys
-                        ? "the record has no \"\(options.idField)\" field, but the first has one"
-                        : "the record has an \"\(options.idField)\" field, but the first has none",
-                    byteOffset: 0)
-            }
-            state.hasKeys = hasKey
+            try state.accept(key: key, idField: options.idField)
             if let key { chunk.keys.append(key) }
-            chunk.metadata.append(metadata ?? [:])
+            chunk.metadata.append(metadata)
         } catch {
-            var located = error
-            let relative = error.byteOffset ?? 0
-            located.path = path
-            located.line = lineNumber
-            located.column = relative + 1
-            located.byteOffset = lineOffset + relative
-            located.row = row
-            throw located
+            throw error.placed(
+                path: path, line: lineNumber, lineOffset: lineOffset, row: row)
         }
+    }
+
+    /// Walks one record line `{…}`: parses the key and metadata fields, hands the scanner to
+    /// `vector` at the vector field's value (which `vector` must consume), checks other
+    /// fields as JSON and ignores them, and checks that the line holds nothing else and
+    /// that the vector field is there. Shared by the single-vector and the multi-vector
+    /// readers, which differ only in what the vector field holds.
+    ///
+    /// Offsets in errors are relative to `line`; the caller places them with
+    /// ``FileFormatError/placed(path:line:lineOffset:row:)``.
+    ///
+    /// - Returns: The key (`nil` when the line has no id field) and the metadata (empty
+    ///   when the line has none, or `null`).
+    static func parseRecordFields(
+        _ line: Span<UInt8>, fields: JSONLinesFields,
+        vector: (inout JSONScanner) throws(FileFormatError) -> Void
+    ) throws(FileFormatError) -> (key: RecordKeyValue?, metadata: [String: JSONValue]) {
+        var scanner = JSONScanner()
+        scanner.skipWhitespace(line)
+        guard scanner.position < line.count, line[scanner.position] == UInt8(ascii: "{")
+        else {
+            throw DecimalLiteral.syntaxError(
+                line, at: scanner.position, expected: "a JSON object ('{')")
+        }
+        var sawVector = false
+        var key: RecordKeyValue?
+        var sawKey = false
+        var metadata: [String: JSONValue]?
+        var otherFields: [String] = []
+        try scanner.parseObjectMembers(line) {
+            (name, nameOffset, scanner) throws(FileFormatError) in
+            func duplicate() -> FileFormatError {
+                FileFormatError(
+                    .duplicateKey, "duplicate key \"\(name)\" in object",
+                    byteOffset: nameOffset)
+            }
+            if name == fields.vector {
+                guard !sawVector else { throw duplicate() }
+                sawVector = true
+                try vector(&scanner)
+            } else if name == fields.id {
+                guard !sawKey else { throw duplicate() }
+                sawKey = true
+                key = try parseKey(&scanner, line)
+            } else if name == fields.metadata {
+                guard metadata == nil else { throw duplicate() }
+                let valueOffset = scanner.position
+                switch try scanner.parseValue(line) {
+                case .object(let members): metadata = members
+                case .null: metadata = [:]
+                default:
+                    throw FileFormatError(
+                        .invalidJSON, "\"\(name)\" must be an object or null",
+                        byteOffset: valueOffset)
+                }
+            } else {
+                // Other fields are checked as JSON and otherwise ignored.
+                guard !otherFields.contains(name) else { throw duplicate() }
+                otherFields.append(name)
+                _ = try scanner.parseValue(line)
+            }
+        }
+        scanner.skipWhitespace(line)
+        guard scanner.position == line.count else {
+            throw DecimalLiteral.syntaxError(
+                line, at: scanner.position, expected: "the end of the line")
+        }
+        guard sawVector else {
+            throw FileFormatError(
+                .invalidVector, "the record has no \"\(fields.vector)\" field", byteOffset: 0)
+        }
+        return (key, metadata ?? [:])
     }
 
     /// Parses a record key: a string, or a non-negative integer literal that fits `UInt64`.

@@ -10,56 +10,7 @@ extension VectorFileReader {
             FileFormatError(code, message, path: path, byteOffset: offset)
         }
 
-        _ = try input.fill(atLeast: 12)
-        let magic = NpyHeader.magic
-        for index in 0..<magic.count {
-            guard index < input.available else {
-                throw failure(.truncated, "the file ends inside the .npy magic", at: index)
-            }
-            guard input.buffer[input.start + index] == magic[index] else {
-                throw failure(.badMagic, "not a .npy file: it must start with \\x93NUMPY", at: 0)
-            }
-        }
-        guard input.available >= 10 else {
-            throw failure(.truncated, "the file ends inside the .npy preamble", at: 6)
-        }
-        let major = input.buffer[input.start + 6]
-        let minor = input.buffer[input.start + 7]
-        guard minor == 0, (1...3).contains(major) else {
-            throw failure(
-                .unsupportedVersion,
-                ".npy format version \(major).\(minor) is not supported (1.0, 2.0, 3.0 are)",
-                at: 6)
-        }
-        let preambleLength = major == 1 ? 10 : 12
-        guard input.available >= preambleLength else {
-            throw failure(.truncated, "the file ends inside the .npy preamble", at: 8)
-        }
-        var headerLength = 0
-        for index in (8..<preambleLength).reversed() {
-            headerLength = headerLength << 8 | Int(input.buffer[input.start + index])
-        }
-        guard headerLength <= NpyHeader.maximumHeaderLength else {
-            throw failure(
-                .tooLarge, "the .npy header claims \(headerLength) bytes (at most "
-                    + "\(NpyHeader.maximumHeaderLength) accepted)", at: 8)
-        }
-        let dataOffset = preambleLength + headerLength
-        guard try input.fill(atLeast: dataOffset) else {
-            throw failure(
-                .truncated,
-                "the file ends inside the .npy header (\(headerLength) bytes declared)",
-                at: input.offset + input.available)
-        }
-        let headerStart = input.start + preambleLength
-        let header: NpyHeader
-        do throws(FileFormatError) {
-            header = try NpyHeader.parse(
-                input.buffer.span.extracting(headerStart..<(headerStart + headerLength)))
-        } catch {
-            throw error.located(path: path).shifted(by: preambleLength)
-        }
-        input.consume(dataOffset)
+        let (header, preambleLength, dataOffset) = try NpyHeader.read(&input)
 
         guard let dataType = NpyDataType(descr: header.descr) else {
             throw failure(

@@ -12,8 +12,16 @@ import Testing
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fuzz")
 
+    /// What each target's `LLVMFuzzerTestOneInput` calls.
     static let entryPoints: [String: @Sendable ([UInt8]) -> Void] = [
-        "FuzzJSON": QuiverFilesFuzzing.json, "FuzzNpy": QuiverFilesFuzzing.npy,
+        "FuzzJSON": {
+            QuiverFilesFuzzing.json($0)
+            QuiverFilesFuzzing.multiVectorJSONLines($0)
+        },
+        "FuzzNpy": {
+            QuiverFilesFuzzing.npy($0)
+            QuiverFilesFuzzing.multiVectorNpy($0)
+        },
         "FuzzVecs": QuiverFilesFuzzing.vecs, "FuzzTable": QuiverFilesFuzzing.table,
     ]
 
@@ -40,10 +48,15 @@ import Testing
             [], [0], [0x93], Array("\u{93}NUMPY".utf8), [0xFF, 0xFF, 0xFF, 0xFF], [1, 0, 0, 0],
             Array("{\"vector\":[1]}\n{\"vector\":[1,2]}".utf8), Array("a,b\n\"x".utf8),
             Array("[1e39]".utf8), Array("\"\\ud800\"".utf8), [0xEF, 0xBB, 0xBF],
+            Array("{\"vectors\":[[1,2],[3,4]]}\n{\"vectors\":[[5,6]]}".utf8),
+            Array("{\"vectors\":[[1,2],[3]]}".utf8), Array("{\"vectors\":[]}".utf8),
+            Array("{\"vectors\":[[1]]}\n{\"vectors\":[[1,2]]}".utf8),
         ]
         for input in inputs {
             QuiverFilesFuzzing.json(input)
+            QuiverFilesFuzzing.multiVectorJSONLines(input)
             QuiverFilesFuzzing.npy(input)
+            QuiverFilesFuzzing.multiVectorNpy(input)
             QuiverFilesFuzzing.vecs(input)
             QuiverFilesFuzzing.table(input)
         }

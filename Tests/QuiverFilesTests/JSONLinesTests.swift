@@ -173,7 +173,7 @@ enum FileFormatErrorCodes {
             .unsupportedDataType, .unsupportedLayout, .truncated, .partialRow, .trailingData,
             .dimensionMismatch, .invalidJSON, .invalidUTF8, .nestingTooDeep, .numberOutOfRange,
             .duplicateKey, .invalidVector, .invalidKey, .lineTooLong, .invalidTable, .tooLarge,
-            .invalidArgument,
+            .invalidArgument, .invalidOffsets,
         ]
         return all.first { $0.description == name }!
     }

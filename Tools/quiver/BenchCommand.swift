@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure exact search, index search or bulk import on your own data.",
-        subcommands: [BenchExactCommand.self, BenchANNCommand.self, BenchQueriesCommand.self, BenchImportCommand.self]
+        subcommands: [BenchExactCommand.self, BenchANNCommand.self, BenchQueriesCommand.self, BenchMultiVectorCommand.self, BenchImportCommand.self]
     )
 }
 

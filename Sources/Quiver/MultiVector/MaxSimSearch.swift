@@ -96,18 +96,48 @@ struct MaxSimSearch {
                 found[slot * queryCount + t] = max(found[slot * queryCount + t], -hit.distance)
             }
         }
-        let shortlist = max(k, k * options.oversample)
-        var ranked = TopK(k: shortlist)
+        // The estimate is an upper bound of the true score when the walks found every token
+        // above each query token's floor: a document's best token for query token t is either
+        // among those found or no better than the floor. So candidates are rescored best
+        // estimate first, and the rescoring stops when the next estimate cannot enter the top
+        // k (Fagin's threshold algorithm), or after `k × oversample` documents.
+        var order: [(estimate: Float, document: UInt32)] = []
+        order.reserveCapacity(candidates.count)
         for (slot, document) in candidates.enumerated() {
             var estimate: Float = 0
             for t in 0..<queryCount {
                 let similarity = found[slot * queryCount + t]
                 estimate += similarity == -.infinity ? floor[t] : similarity
             }
-            ranked.push(distance: -estimate, row: document)
+            order.append((estimate, document))
         }
+        order.sort { $0.estimate > $1.estimate || ($0.estimate == $1.estimate && $0.document < $1.document) }
         let scorer = try MaxSimScorer(snapshot: documents, tokenRows: context.floatRows ?? VectorRows(snapshot: tokens, bits: false),
                                       query: query, queryCount: queryCount)
-        return try scorer.top(ranked.sortedResults().map(\.row), k: k)
+        let cap = max(k, k * options.oversample)
+        var top = TopK(k: k)
+        // A query token that found some of a document's tokens found its best one (the same
+        // argument): only the query tokens that found none are scored against the document.
+        var missing = [Float](repeating: 0, count: queryCount * dimensions)
+        try missing.withUnsafeMutableBufferPointer { missing in
+            for (rescored, candidate) in order.enumerated() {
+                if rescored == cap || (top.isFull && -candidate.estimate >= top.worstDistance) { break }
+                let slot = slots[candidate.document]!
+                var score: Float = 0
+                var count = 0
+                for t in 0..<queryCount {
+                    let similarity = found[slot * queryCount + t]
+                    if similarity == -.infinity {
+                        (missing.baseAddress! + count * dimensions).update(from: query + t * dimensions, count: dimensions)
+                        count += 1
+                    } else {
+                        score += similarity
+                    }
+                }
+                if count > 0 { score += try scorer.score(candidate.document, tokens: missing.baseAddress!, queryCount: count) }
+                top.push(distance: -score, row: candidate.document)
+            }
+        }
+        return top.sortedResults()
     }
 }

@@ -33,7 +33,7 @@ enum TableFormatName: String, ExpressibleByArgument, CaseIterable {
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Bulk-load vectors (and metadata) from .npy, .fvecs, .bvecs or JSON Lines.",
+        abstract: "Bulk-load vectors (and metadata) from .npy, .fvecs, .bvecs or JSON Lines; multi-vector documents from .npy + --offsets or JSON Lines.",
         discussion: """
             Each batch is one committed transaction; keys default to the row number in the file. \
             After an interruption, run the same command with --resume: it counts the records already \
@@ -57,6 +57,13 @@ struct ImportCommand: ParsableCommand {
     )
     var metadata: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Multi-vector collections: the .npy offsets of the documents in an .npy token matrix (D + 1 integers).",
+            valueName: "path"
+        )
+    )
+    var offsets: String?
     @Option(help: "The vector file's format (default: from the extension).")
     var format: VectorFormatName?
 
@@ -100,10 +107,11 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         if !create
             && (schemaOptions.metric != nil || schemaOptions.dimensions != nil
-                || !schemaOptions.fields.isEmpty || schemaOptions.prefixes != nil)
+                || !schemaOptions.fields.isEmpty || schemaOptions.prefixes != nil
+                || schemaOptions.poolFactor != nil || schemaOptions.protectedTokens != nil)
         {
             throw UsageError(
-                "--metric, --dimensions, --field and --prefixes describe a new collection: add --create"
+                "--metric, --dimensions, --field, --prefixes, --pool-factor and --protected-tokens describe a new collection: add --create"
             )
         }
         let database = try storeOptions.open(readOnly: false)
@@ -120,7 +128,9 @@ struct ImportCommand: ParsableCommand {
             let options = schemaOptions
             plan.create = { try options.schema(inferredDimensions: $0) }
             plan.createsBinary = options.kind == .binary
+            plan.createsMultiVector = options.kind == .multiVector
         }
+        plan.offsetsPath = offsets
         let summary = try VectorImporter.run(plan, database: database)
         printJSON(summary.json)
     }

@@ -33,6 +33,18 @@ struct QueryCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A packed-bit query in hex (binary collections).", valueName: "hex"))
     var bits: String?
 
+    @Option(help: ArgumentHelp("Multi-vector collections: the query's tokens as a JSON array of arrays.", valueName: "[[0.1, …], …]"))
+    var tokens: String?
+
+    @Option(help: ArgumentHelp("Multi-vector collections: an .npy token matrix of queries (with --token-offsets; --row picks the query).", valueName: "path"))
+    var tokensFile: String?
+
+    @Option(help: ArgumentHelp("The .npy offsets of --tokens-file's queries.", valueName: "path"))
+    var tokenOffsets: String?
+
+    @Option(help: ArgumentHelp("Multi-vector collections: stored tokens each query token retrieves through the token index.", valueName: "n"))
+    var tokenCandidates: Int?
+
     @Option(help: "How many results.")
     var k: Int = 10
 
@@ -82,10 +94,11 @@ struct QueryCommand: ParsableCommand {
     var timing = false
 
     func validate() throws {
-        let sources = [vector != nil, vectorFile != nil, bits != nil].filter { $0 }.count
+        let sources = [vector != nil, vectorFile != nil, bits != nil, tokens != nil, tokensFile != nil].filter { $0 }.count
         guard sources == 1 else {
-            throw ValidationError("give exactly one of --vector, --vector-file, --bits")
+            throw ValidationError("give exactly one of --vector, --vector-file, --bits, --tokens, --tokens-file")
         }
+        guard (tokensFile == nil) == (tokenOffsets == nil) else { throw ValidationError("--tokens-file and --token-offsets go together") }
         guard row >= 0 else { throw ValidationError("--row must be non-negative") }
     }
 
@@ -103,6 +116,7 @@ struct QueryCommand: ParsableCommand {
             strategy: exact ? .exact : .automatic
         )
         options.nprobe = nprobe
+        options.tokenCandidates = tokenCandidates
         let started = now()
         let (results, schema) = try database.read { tx in
             let reader = try tx.collection(collection)
@@ -112,6 +126,8 @@ struct QueryCommand: ParsableCommand {
                 results = try reader.search(q, k: k, filter: parsedFilter, options: options)
             case .bits(let b):
                 results = try reader.search(bits: b, k: k, filter: parsedFilter, options: options)
+            case .tokens(let t):
+                results = try reader.search(tokens: t, k: k, filter: parsedFilter, options: options)
             case .bytes(let b):
                 if case .binary = reader.schema.vectors {
                     results = try reader.search(
@@ -145,9 +161,41 @@ struct QueryCommand: ParsableCommand {
         case bits([UInt8])
         /// A uint8 row: packed bits for a binary collection, components otherwise.
         case bytes([UInt8])
+        /// The token vectors of a multi-vector query.
+        case tokens([[Float]])
     }
 
     func loadQuery() throws -> Query {
+        if let tokens {
+            let parsed: JSONValue
+            do { parsed = try JSONParser.parse(tokens) } catch {
+                throw InputError("invalidVector", "--tokens: \(error.message)\(error.column.map { " at column \($0)" } ?? "")")
+            }
+            guard case .array(let rows) = parsed else { throw InputError("invalidVector", "--tokens: expected an array of arrays of numbers") }
+            return .tokens(try rows.enumerated().map { i, row in
+                guard case .array(let values) = row else { throw InputError("invalidVector", "--tokens: token \(i) is not an array") }
+                return try values.map { value in
+                    switch value {
+                    case .int(let n): return Float(n)
+                    case .double(let d): return Float(d)
+                    default: throw InputError("invalidVector", "--tokens: token \(i) holds a value that is not a number")
+                    }
+                }
+            })
+        }
+        if let tokensFile, let tokenOffsets {
+            var reader = try MultiVectorFileReader(tokensPath: tokensFile, offsetsPath: tokenOffsets)
+            var chunk = TokenChunk()
+            while reader.documentsRead <= row {
+                guard try reader.read(into: &chunk, maxDocuments: row + 1 - reader.documentsRead) > 0 else {
+                    throw InputError("invalidArgument", "\(tokenOffsets) has \(reader.documentsRead) queries; --row \(row) is past the end")
+                }
+            }
+            let d = reader.dimensions
+            let skip = chunk.tokenCounts.dropLast().reduce(0, +)
+            let count = chunk.tokenCounts.last!
+            return .tokens((skip..<skip + count).map { Array(chunk.floats[$0 * d..<($0 + 1) * d]) })
+        }
         if let vector {
             var floats: [Float] = []
             do {

@@ -17,6 +17,10 @@ struct ImportPlan {
     /// it is binary (so byte files are read as packed bits).
     var create: ((Int) throws -> CollectionSchema)?
     var createsBinary = false
+    /// For multi-vector collections read from an .npy token matrix: its offsets file.
+    var offsetsPath: String?
+    /// Whether `create` makes a multi-vector collection.
+    var createsMultiVector = false
     var showProgress = true
 }
 
@@ -29,6 +33,8 @@ struct ImportSummary {
     var seconds: Double
     var vectorBytes: Int
     var batches: Int
+    /// For multi-vector imports: token vectors read, and stored after pooling.
+    var tokens: (read: Int, stored: Int)?
 
     var vectorsPerSecond: Double { seconds > 0 ? Double(rows) / seconds : 0 }
     var megabytesPerSecond: Double { seconds > 0 ? Double(vectorBytes) / 1e6 / seconds : 0 }
@@ -44,7 +50,7 @@ struct ImportSummary {
             ("vectors_per_second", .rounded(vectorsPerSecond, 1)),
             ("megabytes_per_second", .rounded(megabytesPerSecond, 1)),
             ("durable", .bool(true)),
-        ])
+        ] + (tokens.map { [("tokens_read", .number($0.read)), ("tokens_stored", .number($0.stored))] } ?? []))
     }
 }
 
@@ -76,6 +82,12 @@ enum StoredPlane {
 enum VectorImporter {
     /// Runs `plan` on `database`; every batch is one committed transaction.
     static func run(_ plan: ImportPlan, database: Database) throws -> ImportSummary {
+        if try MultiVectorImporter.applies(plan, database: database) {
+            return try MultiVectorImporter.run(plan, database: database)
+        }
+        if plan.offsetsPath != nil {
+            throw UsageError("--offsets is for multi-vector collections (--kind multivector)")
+        }
         let started = now()
         let name = plan.collection
         let exists = try database.collectionNames().contains(name)

@@ -289,4 +289,56 @@ struct MultiVectorTests {
         #expect(try db.verify().isEmpty)
         #expect(try store.open().formatVersion.description == "1.3")
     }
+
+    @Test("an int8 encoding of the tokens serves the token walk, is kept current and verified")
+    func encodedTokens() throws {
+        let docs = Self.documents(120, seed: 10)
+        let queries = Self.documents(10, seed: 11, minTokens: 3, maxTokens: 6)
+        let (store, db) = try makeStore(poolFactor: 2)
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            for (i, d) in docs.enumerated() { try c.upsert(key: .int(UInt64(i)), tokens: d) }
+            try c.buildIndex(HNSWParameters(m: 12, efConstruction: 64))
+            let info = try c.buildEncoding(.int8)
+            #expect(info.dimensions == Self.dimensions)
+        }
+        // Writes after the build re-encode the new tokens at flush.
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            for i in 0..<10 { try c.delete(key: .int(UInt64(i))) }
+            for i in 200..<220 { try c.upsert(key: .int(UInt64(i)), tokens: docs[i - 200]) }
+        }
+        #expect(try db.verify().isEmpty)
+        let reopened = try store.open()
+        #expect(try reopened.read { tx in try tx.collection("docs").encodings.map(\.parameters.encoding) } == [VectorEncoding.int8])
+        var total = 0.0
+        for query in queries {
+            let (coded, exact) = try reopened.read { tx in
+                let c = try tx.collection("docs")
+                return (try c.search(tokens: query, k: 5, options: SearchOptions(candidates: .encoding(.int8), oversample: 10)),
+                        try c.search(tokens: query, k: 5, options: SearchOptions(strategy: .exact)))
+            }
+            total += recall(coded.map(\.key), exact.map(\.key))
+        }
+        #expect(total / Double(queries.count) >= 0.9)
+    }
+
+    @Test("TokenPooler pools as ingest does, and refuses bad settings and input")
+    func publicPooler() throws {
+        let docs = Self.documents(5, seed: 12, minTokens: 9, maxTokens: 9)
+        let (_, db) = try makeStore(metric: .dot, poolFactor: 3)
+        try db.write { tx in try tx.collection("docs").upsert(key: .int(1), tokens: docs[0]) }
+        let stored = try #require(try db.read { tx in try tx.collection("docs").get(.int(1))?.tokens })
+        let pooler = try TokenPooler(poolFactor: 3, protectedTokens: 1)
+        #expect(pooler.pooledCount(forTokens: 9) == 1 + 8 / 3)
+        let pooled = try docs[0].flatMap { $0 }.withUnsafeBufferPointer { try pooler.pool($0, count: 9, dimensions: Self.dimensions) }
+        #expect(pooled == stored.flatMap { $0 })
+        // One token, or fewer than the protected ones: kept as they are.
+        #expect(try [Float](repeating: 0.5, count: Self.dimensions).withUnsafeBufferPointer { try pooler.pool($0, count: 1, dimensions: Self.dimensions) }
+                == [Float](repeating: 0.5, count: Self.dimensions))
+        #expect(throws: QuiverError.self) { try TokenPooler(poolFactor: 0) }
+        #expect(throws: QuiverError.self) { try TokenPooler(poolFactor: 2, protectedTokens: -1) }
+        #expect(throws: QuiverError.self) { try [Float](repeating: 1, count: 5).withUnsafeBufferPointer { try pooler.pool($0, count: 2, dimensions: 3) } }
+        #expect(throws: QuiverError.self) { try [Float.nan, 1, 1].withUnsafeBufferPointer { try pooler.pool($0, count: 1, dimensions: 3) } }
+    }
 }

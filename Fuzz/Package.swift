@@ -16,6 +16,7 @@ let targets: [(name: String, products: [String])] = [
     ("FuzzFilter", ["Quiver"]),  // filter text parser, printer and schema validation
     ("FuzzRecordCodec", ["Quiver"]),  // stored records, posting containers, key codecs
     ("FuzzHNSW", ["Quiver"]),  // graph upkeep: upserts, deletes, builds, searches against exact
+    ("FuzzMultiVector", ["Quiver"]),  // multi-vector documents: pooling, token space upkeep, MaxSim against a plain reference
 ]
 
 let package = Package(

@@ -1,5 +1,5 @@
 import Foundation
-import Quiver
+@_spi(Fuzzing) import Quiver
 import QuiverTestSupport
 import Testing
 
@@ -340,5 +340,30 @@ struct MultiVectorTests {
         #expect(throws: QuiverError.self) { try TokenPooler(poolFactor: 2, protectedTokens: -1) }
         #expect(throws: QuiverError.self) { try [Float](repeating: 1, count: 5).withUnsafeBufferPointer { try pooler.pool($0, count: 2, dimensions: 3) } }
         #expect(throws: QuiverError.self) { try [Float.nan, 1, 1].withUnsafeBufferPointer { try pooler.pool($0, count: 1, dimensions: 3) } }
+    }
+}
+
+/// The fuzz target's workload on seeded random bytes and on every saved seed and failure.
+@Suite("Multi-vector invariants under random workloads")
+struct MultiVectorWorkloadTests {
+    @Test(arguments: 0..<4)
+    func randomWorkloadKeepsInvariants(seed: Int) throws {
+        var rng = SeededGenerator(seed: UInt64(2_000 + seed))
+        let bytes = (0..<8_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let store = TemporaryStore()
+        try MultiVectorWorkload.run(bytes, storePath: store.path)
+    }
+
+    @Test func fuzzFailCasesAndSeedsReplay() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        for folder in ["Fuzz/FailCases/FuzzMultiVector", "Fuzz/Corpus/FuzzMultiVector"] {
+            let url = root.appendingPathComponent(folder)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? [] where !name.hasPrefix(".") {
+                let bytes = [UInt8](try Data(contentsOf: url.appendingPathComponent(name)))
+                let store = TemporaryStore()
+                try MultiVectorWorkload.run(bytes, storePath: store.path)
+            }
+        }
     }
 }

@@ -47,9 +47,8 @@ final class MaxSimScorer {
         best.deallocate()
     }
 
-    /// The MaxSim score of the document in `row`: against the whole query, or against
-    /// `queryCount` other query tokens at `tokens` (at most the query's count).
-    func score(_ row: UInt32, tokens: UnsafePointer<Float>? = nil, queryCount count: Int? = nil) throws -> Float {
+    /// The MaxSim score of the document in `row`.
+    func score(_ row: UInt32) throws -> Float {
         guard let stored = try txn.unsafeGet(documents, key: compositeKey(collection, row)) else {
             throw QuiverError(.corrupted, "live document row \(row) has no token list", collection: name)
         }
@@ -64,8 +63,7 @@ final class MaxSimScorer {
             pointers = .allocate(capacity: n)
         }
         for i in 0..<n { pointers[i] = tokenRows.pointer(document.row(i)) }
-        return Kernels.maxSim(query: tokens ?? query, queryCount: min(count ?? queryCount, queryCount), tokens: pointers, tokenCount: n,
-                              dimensions: dimensions, best: best)
+        return Kernels.maxSim(query: query, queryCount: queryCount, tokens: pointers, tokenCount: n, dimensions: dimensions, best: best)
     }
 
     /// The best `k` of `rows` by MaxSim, as hits of distance `-score`.

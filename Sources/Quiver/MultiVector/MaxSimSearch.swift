@@ -116,27 +116,9 @@ struct MaxSimSearch {
                                       query: query, queryCount: queryCount)
         let cap = max(k, k * options.oversample)
         var top = TopK(k: k)
-        // A query token that found some of a document's tokens found its best one (the same
-        // argument): only the query tokens that found none are scored against the document.
-        var missing = [Float](repeating: 0, count: queryCount * dimensions)
-        try missing.withUnsafeMutableBufferPointer { missing in
-            for (rescored, candidate) in order.enumerated() {
-                if rescored == cap || (top.isFull && -candidate.estimate >= top.worstDistance) { break }
-                let slot = slots[candidate.document]!
-                var score: Float = 0
-                var count = 0
-                for t in 0..<queryCount {
-                    let similarity = found[slot * queryCount + t]
-                    if similarity == -.infinity {
-                        (missing.baseAddress! + count * dimensions).update(from: query + t * dimensions, count: dimensions)
-                        count += 1
-                    } else {
-                        score += similarity
-                    }
-                }
-                if count > 0 { score += try scorer.score(candidate.document, tokens: missing.baseAddress!, queryCount: count) }
-                top.push(distance: -score, row: candidate.document)
-            }
+        for (rescored, candidate) in order.enumerated() {
+            if rescored == cap || (top.isFull && -candidate.estimate >= top.worstDistance) { break }
+            top.push(distance: -(try scorer.score(candidate.document)), row: candidate.document)
         }
         return top.sortedResults()
     }

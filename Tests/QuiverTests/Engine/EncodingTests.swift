@@ -257,7 +257,7 @@ struct EncodingTests {
         let db = try store.open()
         try db.createCollection("v", schema: CollectionSchema(vectors: .float32(dimensions: 128), metric: .cosine))
         // Binary codes need no training: built on the empty collection, then bulk-loaded.
-        try db.write { tx in try tx.collection("v").buildEncoding(.binary) }
+        _ = try db.write { tx in try tx.collection("v").buildEncoding(.binary) }
         let flat = data.flatMap { $0 }
         try db.write { tx in
             let c = try tx.collection("v")

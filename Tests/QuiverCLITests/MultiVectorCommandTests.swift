@@ -99,6 +99,22 @@ struct MultiVectorCommandTests {
         #expect(!filtered.isEmpty && filtered.allSatisfy { ($0["key"] as? Int).map { $0 % 5 == 3 } == true })
         #expect(try cli.run(["verify"] + store).stdout == "ok\n")
 
+        // Export writes the stored (pooled) tokens and offsets; imported into a collection that
+        // does not pool, they answer a query exactly as the original does.
+        let export = try #require(try cli.run(["export", "docs", "out"] + store).json() as? [String: Any])
+        #expect(export["rows"] as? Int == docs.count)
+        #expect(export["tokens"] as? Int == pooled)
+        let copy = try cli.run(["import", "copy", "out.npy", "--offsets", "out.offsets.npy", "--metadata", "out.jsonl", "--key-column", "id",
+                                "--create", "--kind", "multivector", "--metric", "cosine", "--field", "topic:string", "--quiet"] + store)
+        #expect(copy.status == 0, "\(copy.stderr)")
+        // (Equal up to the last bit: the copy normalises the already unit tokens once more.)
+        let original = try #require(try cli.run(["query", "docs", "--tokens", Self.json(docs[4]), "--k", "5"] + store).json() as? [[String: Any]])
+        let copied = try #require(try cli.run(["query", "copy", "--tokens", Self.json(docs[4]), "--k", "5"] + store).json() as? [[String: Any]])
+        #expect(original.count == 5 && original.compactMap { $0["key"] as? Int } == copied.compactMap { $0["key"] as? Int })
+        for (a, b) in zip(original, copied) {
+            #expect(abs((a["distance"] as? Double ?? 0) - (b["distance"] as? Double ?? 1)) < 1e-5)
+        }
+
         // Ragged tokens: a typed error naming the line, nothing more written.
         try cli.write("bad.jsonl", Data("{\"id\": 99, \"vectors\": [[1,2,3,4,5,6,7,8],[1,2]]}\n".utf8))
         let bad = try cli.run(["import", "docs", "bad.jsonl", "--quiet"] + store)

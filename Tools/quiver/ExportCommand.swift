@@ -32,6 +32,7 @@ struct ExportCommand: ParsableCommand {
         let summary: JSONOutput = try database.read { tx in
             let reader = try tx.collection(collection)
             let schema = reader.schema
+            if case .multiVector = schema.vectors { return try exportDocuments(reader, started: started) }
             let plane = StoredPlane(schema)
             let dimensions = schema.vectors.dimensions
             let bitBytes = (dimensions + 7) / 8
@@ -96,6 +97,47 @@ struct ExportCommand: ParsableCommand {
             ])
         }
         printJSON(summary)
+    }
+}
+
+extension ExportCommand {
+    /// A multi-vector collection: its stored (pooled) tokens to OUT_PREFIX.npy, the documents'
+    /// offsets to OUT_PREFIX.offsets.npy, keys and metadata to OUT_PREFIX.jsonl, in key order —
+    /// what `quiver import --offsets` reads back.
+    func exportDocuments(_ reader: CollectionReader, started: Double) throws -> JSONOutput {
+        guard format == .npy else { throw UsageError("multi-vector collections export to .npy (a token matrix and its offsets)") }
+        let dimensions = reader.schema.vectors.dimensions
+        let tokensPath = outPrefix + ".npy"
+        let offsetsPath = outPrefix + ".offsets.npy"
+        let metadataPath = outPrefix + ".jsonl"
+        var tokens = try NpyWriter(path: tokensPath, elementType: .float32, dimensions: dimensions)
+        var lines = try JSONLinesWriter(path: metadataPath)
+        var offsets = [0]
+        try reader.forEachRecord { record in
+            guard let matrix = record.tokens, !matrix.isEmpty else {
+                throw QuiverError(.corrupted, "document has no tokens", collection: collection, key: record.key)
+            }
+            try tokens.write(matrix.flatMap { $0 })
+            offsets.append(offsets.last! + matrix.count)
+            let key: RecordKeyValue
+            switch record.key {
+            case .int(let i): key = .int(i)
+            case .string(let s): key = .string(s)
+            }
+            try lines.write(key: key, vector: nil, metadata: record.metadata.mapValues(jsonValue))
+        }
+        try tokens.finish()
+        try lines.finish()
+        try TokenOffsets.write(offsets, path: offsetsPath)
+        return .object([
+            ("collection", .string(collection)),
+            ("rows", .number(offsets.count - 1)),
+            ("tokens", .number(offsets.last!)),
+            ("vectors", .string(tokensPath)),
+            ("offsets", .string(offsetsPath)),
+            ("metadata", .string(metadataPath)),
+            ("seconds", .rounded(now() - started, 3)),
+        ])
     }
 }
 

@@ -4,7 +4,7 @@
 /// often on clustered data and for the dot product, which is not a metric): a search can then
 /// never return it. After a build, and after a transaction changed the graph, a walk from the
 /// entry point finds such rows; each one is linked from its nearest reachable node (found by a
-/// search of the graph, which only meets reachable nodes), displacing that node's farthest
+/// level-0 search from the entry point, which only meets reachable nodes), displacing that node's farthest
 /// link when its list is full, and the walk continues from it.
 struct GraphConnectivity {
     let walker: GraphWalker
@@ -37,10 +37,11 @@ struct GraphConnectivity {
         let capacity = graph.geometry.m0
         unreached.forEach { row in
             guard !reached.contains(row) else { return }
-            // The nearest reachable node: a search from the entry point meets only those.
+            // The nearest reachable node: a level-0 search from the entry point meets only those.
+            // (Not a descent through the upper levels: they can lead into a level-0 component
+            // the entry point does not reach, found by FuzzMultiVector.)
             let query = walker.space.rowAsQuery(row, scratch: scratch.query)
-            let (node, distance) = walker.descend(query: query, header: header, to: 0, buffers: scratch.buffers)
-            var entry = candidateKey(distance, node)
+            var entry = candidateKey(walker.space.distance(query, header.entryRow), header.entryRow)
             scratch.visited.reset(count: rowCount)
             withUnsafePointer(to: &entry) { e in
                 walker.searchLevel(query: query, level: 0, entries: UnsafeBufferPointer(start: e, count: 1), ef: 32,

@@ -5,15 +5,21 @@ import QuiverFiles
 
 /// `quiver bench multivector`: token pooling and MaxSim search on multi-vector data, per pool
 /// factor: what is stored, how fast pooling runs, and the quality and speed of the exact scan
-/// and of the token-index fast path.
+/// and of the fast path (token graph or IVF lists).
 struct BenchMultiVectorCommand: ParsableCommand {
+    /// The fast path measured: HNSW over the tokens, or IVF-PQ lists (centroid interaction).
+    enum IndexKind: String, ExpressibleByArgument, CaseIterable {
+        case hnsw, ivf
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "multivector",
-        abstract: "Benchmark multi-vector collections: token pooling, exact MaxSim and the token-index fast path.",
+        abstract: "Benchmark multi-vector collections: token pooling, exact MaxSim and the token-index fast paths.",
         discussion: """
             For each --pool-factor a fresh store is loaded with the documents (keys are document \
-            numbers), queried by exact MaxSim, indexed (HNSW over all stored tokens) and queried \
-            through the index. Recall@k is measured against --truth (exact MaxSim of the unpooled \
+            numbers), queried by exact MaxSim, indexed (--index hnsw: HNSW over all stored tokens; \
+            --index ivf: an IVF-PQ encoding of the tokens per --nlist) and queried through the \
+            index. Recall@k is measured against --truth (exact MaxSim of the unpooled \
             documents) and, for the fast path, also against the same store's exact scan; nDCG@k and \
             MRR@k against --qrels. Queries run one at a time on one thread, --passes times; the \
             last pass is reported. Pooling throughput is measured on one thread apart from writing.
@@ -53,8 +59,23 @@ struct BenchMultiVectorCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Stored tokens each query token retrieves on the fast path.", valueName: "8,16,32"))
     var tokenCandidates: String = "8,16,32,64"
 
-    @Option(help: "Candidate documents rescored per result on the fast path.")
-    var oversample: Int = 4
+    @Option(help: ArgumentHelp("Candidate documents rescored per result on the fast path.", valueName: "4,8"))
+    var oversample: String = "4"
+
+    @Option(help: "The fast path: hnsw (a token graph) or ivf (IVF-PQ lists of the tokens, centroid interaction).")
+    var index: IndexKind = .hnsw
+
+    @Option(help: ArgumentHelp("IVF lists of the ivf path's encodings (one build each).", valueName: "1024,4096"))
+    var nlist: String = "4096"
+
+    @Option(help: ArgumentHelp("Lists each query token probes on the ivf path.", valueName: "2,4"))
+    var nprobe: String = "2,4"
+
+    @Option(help: "PQ m of the ivf path's encodings (only the coarse lists are used).")
+    var pqM: Int = 8
+
+    @Option(help: "k-means iterations training the ivf path's encodings.")
+    var kmeansIterations: Int = 20
 
     @Option(help: "HNSW m of the token index.")
     var m: Int = 16
@@ -84,9 +105,12 @@ struct BenchMultiVectorCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard k >= 1, passes >= 1, oversample >= 1, m >= 2, efConstruction >= 1 else {
-            throw ValidationError("--k, --passes, --oversample, --ef-construction must be at least 1 and --m at least 2")
+        guard k >= 1, passes >= 1, m >= 2, efConstruction >= 1, pqM >= 1, kmeansIterations >= 1 else {
+            throw ValidationError("--k, --passes, --ef-construction, --pq-m, --kmeans-iterations must be at least 1 and --m at least 2")
         }
+        _ = try Self.integers(oversample, "--oversample")
+        _ = try Self.integers(nlist, "--nlist")
+        _ = try Self.integers(nprobe, "--nprobe")
         _ = try Self.integers(poolFactor, "--pool-factor")
         _ = try Self.integers(tokenCandidates, "--token-candidates")
         _ = try Self.integers(poolingLengths, "--pooling-lengths")
@@ -130,6 +154,7 @@ struct BenchMultiVectorCommand: ParsableCommand {
             ("metric", .string(metric.rawValue)),
             ("protected_tokens", .number(protectedTokens)),
             ("k", .number(k)),
+            ("index", .string(index.rawValue)),
             ("pooling_throughput", .array(pooling)),
             ("runs", .array(runs)),
         ] + environmentFields()))
@@ -188,25 +213,15 @@ struct BenchMultiVectorCommand: ParsableCommand {
         let exactQuality = quality(exact.results, truth: truth, relevant: relevant)
         if factor == 1 { unpooledNDCG = exactQuality.ndcg }
 
-        let buildStarted = now()
-        try database.buildIndex(collection: name, HNSWParameters(m: m, efConstruction: efConstruction), threads: threads)
-        if let encoding {
-            guard let parsed = VectorEncoding(encoding) else { throw ValidationError("--encoding: unknown encoding \(quote(encoding))") }
-            try database.buildEncoding(collection: name, EncodingParameters(parsed), threads: threads)
-        }
-        let buildSeconds = now() - buildStarted
         var fast: [JSONOutput] = []
-        for candidates in try Self.integers(tokenCandidates, "--token-candidates") {
-            var options = SearchOptions(oversample: oversample, strategy: .index)
-            options.tokenCandidates = candidates
-            options.efSearch = efSearch ?? candidates
+        var builds: [(String, JSONOutput)] = []
+        /// One fast-path entry: `fields` first, then quality and speed.
+        func measure(_ options: SearchOptions, _ fields: [(String, JSONOutput)]) throws {
             let run = try timeSearches(database, name: name, queries: queries, options: options)
             let q = quality(run.results, truth: truth, relevant: relevant)
             let againstExact = zip(run.results, exact.results).map { recall($0.map(\.key), $1.map(\.key)) }.reduce(0, +) / Double(max(1, queries.count))
-            fast.append(.object([
-                ("token_candidates", .number(candidates)),
-                ("ef_search", .number(options.efSearch!)),
-                ("oversample", .number(oversample)),
+            fast.append(.object(fields + [
+                ("oversample", .number(options.oversample)),
                 ("recall_at_\(k)", .rounded(q.recall, 4)),
                 ("recall_at_\(k)_vs_exact", .rounded(againstExact, 4)),
                 ("ndcg_at_\(k)", q.ndcg.map { .rounded($0, 4) } ?? .null),
@@ -215,6 +230,54 @@ struct BenchMultiVectorCommand: ParsableCommand {
                 ("median_ms", .rounded(run.medianSeconds * 1000, 3)),
                 ("speedup_vs_exact", .rounded(run.queriesPerSecond / exact.queriesPerSecond, 2)),
             ]))
+        }
+        let oversamples = try Self.integers(oversample, "--oversample")
+        switch index {
+        case .hnsw:
+            let buildStarted = now()
+            try database.buildIndex(collection: name, HNSWParameters(m: m, efConstruction: efConstruction), threads: threads)
+            if let encoding {
+                guard let parsed = VectorEncoding(encoding) else { throw ValidationError("--encoding: unknown encoding \(quote(encoding))") }
+                try database.buildEncoding(collection: name, EncodingParameters(parsed), threads: threads)
+            }
+            builds.append(("index_build_seconds", .rounded(now() - buildStarted, 3)))
+            for candidates in try Self.integers(tokenCandidates, "--token-candidates") {
+                for over in oversamples {
+                    var options = SearchOptions(oversample: over, strategy: .index)
+                    options.tokenCandidates = candidates
+                    options.efSearch = efSearch ?? candidates
+                    try measure(options, [("token_candidates", .number(candidates)), ("ef_search", .number(options.efSearch!))])
+                }
+            }
+        case .ivf:
+            var encodings: [JSONOutput] = []
+            for lists in try Self.integers(nlist, "--nlist") {
+                let encoding = VectorEncoding.ivfpq(nlist: lists, m: pqM)
+                let clock = TrainingClock()
+                let buildStarted = now()
+                try database.buildEncoding(collection: name, EncodingParameters(encoding, iterations: kmeansIterations), threads: threads) { stage, _, _ in
+                    if stage == "training" { clock.report() }
+                }
+                let buildSeconds = now() - buildStarted
+                let trainingSeconds = clock.elapsed(since: buildStarted) ?? buildSeconds
+                encodings.append(.object([
+                    ("nlist", .number(lists)),
+                    ("pq_m", .number(pqM)),
+                    ("kmeans_iterations", .number(kmeansIterations)),
+                    ("training_seconds", .rounded(trainingSeconds, 3)),
+                    ("build_seconds", .rounded(buildSeconds, 3)),
+                ]))
+                for probes in try Self.integers(nprobe, "--nprobe") {
+                    for over in oversamples {
+                        var options = SearchOptions(candidates: .encoding(encoding), oversample: over, strategy: .index)
+                        options.nprobe = probes
+                        try measure(options, [("nlist", .number(lists)), ("nprobe", .number(probes)),
+                                              ("encoding_build_seconds", .rounded(buildSeconds, 3))])
+                    }
+                }
+                try database.write { tx in try tx.collection(name).dropEncoding(encoding) }
+            }
+            builds.append(("encodings", .array(encodings)))
         }
         return .object([
             ("pool_factor", .number(factor)),
@@ -235,7 +298,7 @@ struct BenchMultiVectorCommand: ParsableCommand {
                 ("queries_per_second", .rounded(exact.queriesPerSecond, 1)),
                 ("median_ms", .rounded(exact.medianSeconds * 1000, 3)),
             ])),
-            ("index_build_seconds", .rounded(buildSeconds, 3)),
+        ] + builds + [
             ("fast", .array(fast)),
         ])
     }
@@ -303,6 +366,27 @@ struct BenchMultiVectorCommand: ParsableCommand {
             out[query, default: []].insert(document)
         }
         return out
+    }
+}
+
+/// When an encoding build finished training (k-means of the lists, then the PQ): its last
+/// "training" progress report.
+private final class TrainingClock: @unchecked Sendable {
+    // Safety: `done` is only touched under `lock`.
+    private var done: Double?
+    private let lock = NSLock()
+
+    func report() {
+        lock.lock()
+        defer { lock.unlock() }
+        done = now()
+    }
+
+    /// Seconds from `start` to the end of training, `nil` when no encoding stage was reported.
+    func elapsed(since start: Double) -> Double? {
+        lock.lock()
+        defer { lock.unlock() }
+        return done.map { $0 - start }
     }
 }
 

@@ -20,12 +20,18 @@ final class SearchContext: WalkScratch {
     private(set) var header: HNSWHeader?
     private(set) var graph: GraphStore?
     private(set) var space: GraphSpace?
-    /// The float rows, for rescoring candidates found on a prefix or on bits.
+    /// The float rows, for rescoring candidates found on a prefix or on bits (or multi-vector
+    /// candidates by exact MaxSim).
     private(set) var floatRows: VectorRows?
     /// The collection's encodings, and the spaces that walk the graph on their codes (made on
     /// first use).
     private(set) var codebooks: [Codebook] = []
     private var codeSpaces: [UInt8: GraphSpace] = [:]
+    /// Marks reused by multi-vector searches through IVF lists (made on first use).
+    private(set) lazy var maxSim = MaxSimScratch()
+    /// A token space's owner plane and its IVF encodings' row planes (made on first use).
+    private var ownerRows: VectorRows?
+    private var rowPlanes: [UInt8: VectorRows] = [:]
 
     deinit { query.deallocate() }
 
@@ -52,16 +58,20 @@ final class SearchContext: WalkScratch {
             space?.rows.txn = txn
             floatRows?.txn = txn
             for space in codeSpaces.values { space.rows.txn = txn }
+            ownerRows?.txn = txn
+            for plane in rowPlanes.values { plane.txn = txn }
             return header
         }
         key = txn.isReadOnly ? current : nil
         codebooks = try EncodingMaintenance.codebooks(snapshot)
         codeSpaces = [:]
+        ownerRows = nil
+        rowPlanes = [:]
         header = try HNSWMaintenance.header(snapshot)
         guard let header, let links = snapshot.tables.hnswLinks else {
             graph = nil
             space = nil
-            floatRows = nil
+            floatRows = snapshot.descriptor.floatStride > 0 ? VectorRows(snapshot: snapshot, bits: false) : nil
             return nil
         }
         graph = GraphStore(geometry: header.geometry, collection: snapshot.id, table: links, txn: txn, writable: false)
@@ -84,12 +94,30 @@ final class SearchContext: WalkScratch {
         return space
     }
 
+    /// The owner plane of a token space (`multivector.tokens`), by address.
+    func ownerRows(_ snapshot: CollectionSnapshot) -> VectorRows? {
+        if let ownerRows { return ownerRows }
+        guard let table = snapshot.tables.tokenOwners else { return nil }
+        ownerRows = VectorRows(snapshot: snapshot, table: table, keyBase: 0, stride: 4)
+        return ownerRows
+    }
+
+    /// The row plane of an IVF encoding (each row's list), by address.
+    func rowPlane(_ codebook: Codebook, snapshot: CollectionSnapshot) -> VectorRows? {
+        if let plane = rowPlanes[codebook.id] { return plane }
+        guard let plane = EncodingMaintenance.rows(snapshot, codebook) else { return nil }
+        rowPlanes[codebook.id] = plane
+        return plane
+    }
+
     /// Drops state that must not outlive a write transaction.
     func unbindIfWriting(_ snapshot: CollectionSnapshot) {
         guard !snapshot.txn.isReadOnly else { return }
         key = nil
         codebooks = []
         codeSpaces = [:]
+        ownerRows = nil
+        rowPlanes = [:]
         header = nil
         graph = nil
         space = nil

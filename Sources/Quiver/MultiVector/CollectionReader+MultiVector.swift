@@ -10,17 +10,30 @@ extension CollectionReader {
     ///
     /// MaxSim (ColBERT): the sum over the query tokens of the largest dot product with the
     /// document's stored tokens (cosine collections normalise query tokens; stored tokens are
-    /// unit length). Without a token index, or with ``SearchStrategy/exact``, every passing
-    /// document is scored exactly. With an index (``CollectionWriter/buildIndex(_:threads:progress:)``
-    /// builds HNSW over all stored tokens) each query token retrieves its
-    /// ``SearchOptions/tokenCandidates`` nearest stored tokens; their documents are ranked by
-    /// the similarities retrieved, and the best `k × oversample` are rescored by exact MaxSim.
-    /// A filter that few documents pass is scored exactly; looser ones restrict the token walk
-    /// to the passing documents' tokens.
+    /// unit length). With ``SearchStrategy/exact``, or without a token index, every passing
+    /// document is scored exactly. Two indexes over all stored tokens find candidates instead:
+    ///
+    /// - IVF lists (``CollectionWriter/buildEncoding(_:threads:progress:)`` with
+    ///   ``VectorEncoding/ivfpq(nlist:m:)``; about 4,096 lists for 100,000 tokens), used when
+    ///   ``SearchOptions/candidates`` names that encoding, or by default when there is no HNSW
+    ///   index. PLAID's centroid interaction: each query token probes its
+    ///   ``SearchOptions/nprobe`` best lists (by dot product with their centroids), the owners of
+    ///   their tokens are the candidates, and each candidate is estimated by the sum over query
+    ///   tokens of the best centroid score among its tokens' lists.
+    /// - HNSW (``CollectionWriter/buildIndex(_:threads:progress:)``): each query token retrieves
+    ///   its ``SearchOptions/tokenCandidates`` nearest stored tokens, and their documents are
+    ///   ranked by the similarities retrieved.
+    ///
+    /// Either way the best `k × oversample` candidates are rescored by exact MaxSim. A filter
+    /// that few documents pass is scored exactly (unless ``SearchStrategy/index``); looser ones
+    /// restrict the candidates to the passing documents.
     ///
     /// - Throws: ``QuiverError/Code/invalidArgument`` for a collection that is not multi-vector
-    ///   or bad options; ``QuiverError/Code/dimensionMismatch``, ``QuiverError/Code/invalidVector``
-    ///   for bad query tokens; the filter errors of ``search(_:k:filter:options:)``.
+    ///   or bad options (an `nprobe` past the lists); ``QuiverError/Code/encodingNotFound`` for
+    ///   candidates from an encoding the collection lacks; ``QuiverError/Code/indexNotFound``
+    ///   for ``SearchStrategy/index`` without a token index or IVF lists;
+    ///   ``QuiverError/Code/dimensionMismatch``, ``QuiverError/Code/invalidVector`` for bad
+    ///   query tokens; the filter errors of ``search(_:k:filter:options:)``.
     public func search(tokens: [[Float]], k: Int, filter: Filter? = nil, options: SearchOptions = SearchOptions()) throws -> [SearchResult] {
         guard let tokenSnapshot = try snapshot.tokenSnapshot() else {
             throw QuiverError(.invalidArgument, "token queries are for multi-vector collections", collection: name)

@@ -16,7 +16,15 @@ struct MaxSimSearch {
         let tokenReader = CollectionReader(snapshot: tokens)
         return try tokenReader.withSearchContext { context in
             if let filterRows, filterRows.isEmpty { return [] }
-            guard options.strategy != .exact, let header = context.header, !header.isEmpty else {
+            let graph = context.header.flatMap { $0.isEmpty ? nil : $0 }
+            // The plan: IVF lists of the tokens when the candidates resolve to them (explicitly,
+            // or by default without a graph), else the token graph, else the exact scan.
+            let codebook = options.strategy == .exact ? nil
+                : try tokenReader.candidateCodebook(options, codebooks: context.codebooks, indexed: graph != nil)
+            if let codebook, codebook.isInverted {
+                return try centroidInteraction(k: k, codebook: codebook, context: context, filterRows: filterRows, options: options)
+            }
+            guard options.strategy != .exact, let header = graph else {
                 if options.strategy == .index, context.header == nil {
                     throw QuiverError(.indexNotFound, "the collection has no token index", collection: documents.name)
                 }
@@ -35,9 +43,8 @@ struct MaxSimSearch {
                 }
                 tokenFilter = passing
             }
-            let codebook = try tokenReader.candidateCodebook(options, codebooks: context.codebooks, indexed: true)
             return try fast(k: k, header: header, context: context, tokenFilter: tokenFilter, plan: plan, options: options,
-                            codebook: codebook.flatMap { $0.isInverted ? nil : $0 })
+                            codebook: codebook)
         }
     }
 

@@ -22,7 +22,10 @@ public struct SearchOptions: Sendable, Hashable {
     /// Whether the search may use the collection's index.
     public var strategy: SearchStrategy
     /// IVF-PQ lists probed (the nearest to the query); `nil` uses a sixteenth of the lists
-    /// (at least 1, at most 64). More finds more of the true neighbours and is slower.
+    /// (at least 1, at most 64). More finds more of the true neighbours and is slower. For
+    /// multi-vector collections searched through IVF lists of their tokens: the lists each
+    /// query token probes (its best by dot product with the centroids); `nil` uses
+    /// ``defaultTokenProbes``.
     public var nprobe: Int?
     /// For Matryoshka collections: score through these stages (prefixes and encodings, each
     /// keeping a shortlist) instead of one scan; see ``Funnel``. The funnel runs as an exact
@@ -35,6 +38,9 @@ public struct SearchOptions: Sendable, Hashable {
     /// The stored tokens each query token retrieves by default (measured in
     /// docs/benchmarks.md, "Multi-vector").
     public static let defaultTokenCandidates = 32
+    /// The IVF lists each query token of a multi-vector search probes by default (measured in
+    /// docs/architecture.md, "Multi-vector collections").
+    public static let defaultTokenProbes = 2
 
     /// Creates options; the defaults search the full vector, take candidates from the
     /// collection's encoding when it has one, rescore 4× oversampled shortlists, and let the

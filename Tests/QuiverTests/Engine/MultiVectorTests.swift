@@ -21,6 +21,26 @@ struct MultiVectorTests {
         }
     }
 
+    /// Documents whose tokens are words: a shared vocabulary of 48 word vectors (from
+    /// `vocabularySeed`), 12 topics of 8 words each; a document's tokens are words of its topic
+    /// (one in five from anywhere) plus a little noise, as contextual token embeddings cluster
+    /// by the word they stand for.
+    static func wordDocuments(_ count: Int, seed: UInt64, vocabularySeed: UInt64 = 99, minTokens: Int = 3,
+                              maxTokens: Int = 40) -> [[[Float]]] {
+        var vocabularyRNG = SeededGenerator(seed: vocabularySeed)
+        let words = (0..<48).map { _ in (0..<dimensions).map { _ in vocabularyRNG.gaussian() } }
+        let topics = (0..<12).map { _ in (0..<8).map { _ in Int.random(in: 0..<words.count, using: &vocabularyRNG) } }
+        var rng = SeededGenerator(seed: seed)
+        return (0..<count).map { _ in
+            let topic = topics[Int.random(in: 0..<topics.count, using: &rng)]
+            return (0..<Int.random(in: minTokens...maxTokens, using: &rng)).map { _ in
+                let word = Int.random(in: 0..<5, using: &rng) == 0 ? Int.random(in: 0..<words.count, using: &rng)
+                    : topic[Int.random(in: 0..<topic.count, using: &rng)]
+                return words[word].map { $0 + 0.3 * rng.gaussian() }
+            }
+        }
+    }
+
     static func normalized(_ v: [Float]) -> [Float] {
         let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
         return v.map { $0 / norm }
@@ -223,6 +243,90 @@ struct MultiVectorTests {
                 if filter != nil { #expect(fast.allSatisfy { if case .int(let key) = $0.key { key % 2 == 0 } else { false } }) }
             }
             #expect(total / Double(queries.count) >= 0.9, "filter \(String(describing: filter))")
+        }
+    }
+
+    @Test("IVF lists of the tokens (centroid interaction) find the exact MaxSim top 10, respect filters, and stay in step with writes")
+    func ivfPath() throws {
+        let docs = Self.wordDocuments(400, seed: 17)
+        let queries = Self.wordDocuments(20, seed: 18, minTokens: 3, maxTokens: 8)
+        let (_, db) = try makeStore(fields: [FieldDefinition("even", .bool), FieldDefinition("third", .bool)])
+        func metadata(_ i: Int) -> [String: MetadataValue] { ["even": .bool(i % 2 == 0), "third": .bool(i % 3 == 0)] }
+        let encoding = VectorEncoding.ivfpq(nlist: 32, m: 4)
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            for (i, d) in docs.enumerated() { try c.upsert(key: .int(UInt64(i)), tokens: d, metadata: metadata(i)) }
+            try c.buildEncoding(EncodingParameters(encoding))
+        }
+        // Writes after the build: deletes, replacements, new documents (lists and row plane
+        // are kept at flush).
+        var deleted: Set<RecordKey> = []
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            for i in stride(from: 0, to: 400, by: 7) {
+                try c.delete(key: .int(UInt64(i)))
+                deleted.insert(.int(UInt64(i)))
+            }
+            for i in stride(from: 1, to: 400, by: 11) {
+                try c.upsert(key: .int(UInt64(i)), tokens: docs[(i * 13) % 400], metadata: metadata(i))
+                deleted.remove(.int(UInt64(i)))
+            }
+            for i in 400..<440 { try c.upsert(key: .int(UInt64(i)), tokens: docs[i - 400], metadata: metadata(i)) }
+        }
+        #expect(try db.verify().isEmpty)
+        let live = try db.read { tx in try tx.collection("docs").count }
+
+        // Without a token graph the lists are the default candidates; `.index` takes them
+        // rather than failing for want of a graph.
+        let forced = SearchOptions(strategy: .index)
+        var everything = SearchOptions(candidates: .encoding(encoding), oversample: 100, strategy: .index)
+        everything.nprobe = 32
+        let filters: [Filter?] = [nil, Field("even") == .bool(true), Field("third") == .bool(true)]
+        for filter in filters {
+            for options in [SearchOptions(), forced] {
+                var total = 0.0
+                for query in queries {
+                    let (fast, exact, all) = try db.read { tx in
+                        let c = try tx.collection("docs")
+                        return (try c.search(tokens: query, k: 10, filter: filter, options: options),
+                                try c.search(tokens: query, k: 10, filter: filter, options: SearchOptions(strategy: .exact)),
+                                try c.search(tokens: query, k: 10, filter: filter, options: everything))
+                    }
+                    total += recall(fast.map(\.key), exact.map(\.key))
+                    #expect(fast.count == 10)
+                    #expect(!fast.contains { deleted.contains($0.key) })
+                    // Every list probed and every candidate rescored: exactly the exact scan.
+                    #expect(all.map(\.key) == exact.map(\.key))
+                    #expect(zip(all, exact).allSatisfy { abs($0.distance - $1.distance) <= 1e-5 })
+                    if filter != nil {
+                        let passes = { (key: RecordKey) -> Bool in
+                            guard case .int(let i) = key else { return false }
+                            return filter == filters[1] ? i % 2 == 0 : i % 3 == 0
+                        }
+                        #expect(fast.allSatisfy { passes($0.key) })
+                    }
+                }
+                #expect(total / Double(queries.count) >= 0.9, "filter \(String(describing: filter)), strategy \(options.strategy)")
+            }
+        }
+        #expect(live == 400 - deleted.count + 40)
+
+        // An nprobe past the lists, or lists that were never built, are refused; without the
+        // encoding `.index` has nothing to walk.
+        var tooMany = SearchOptions(strategy: .index)
+        tooMany.nprobe = 33
+        try db.read { tx in
+            let c = try tx.collection("docs")
+            let refused = #expect(throws: QuiverError.self) { try c.search(tokens: queries[0], k: 10, options: tooMany) }
+            #expect(refused?.code == .invalidArgument)
+            let missing = SearchOptions(candidates: .encoding(.ivfpq(nlist: 48, m: 4)))
+            let error = #expect(throws: QuiverError.self) { try c.search(tokens: queries[0], k: 10, options: missing) }
+            #expect(error?.code == .encodingNotFound)
+        }
+        try db.write { tx in try tx.collection("docs").dropEncoding(encoding) }
+        try db.read { tx in
+            let error = #expect(throws: QuiverError.self) { try tx.collection("docs").search(tokens: queries[0], k: 10, options: forced) }
+            #expect(error?.code == .indexNotFound)
         }
     }
 

@@ -1,0 +1,294 @@
+import QuiverKernels
+import QuiverStorage
+
+/// What a multi-vector search through IVF lists reuses from the last: stamp arrays that mark
+/// the candidate documents and the probed lists, so a search neither allocates nor clears
+/// memory in proportion to the collection.
+final class MaxSimScratch {
+    private(set) var documentMarks: UnsafeMutablePointer<UInt32>
+    private var documentCapacity = 0
+    private(set) var listMarks: UnsafeMutablePointer<UInt32>
+    private var listCapacity = 0
+    /// The mark of the current search: a slot equal to it is marked.
+    private(set) var stamp: UInt32 = 0
+
+    init() {
+        documentMarks = .allocate(capacity: 1)
+        listMarks = .allocate(capacity: 1)
+    }
+
+    deinit {
+        documentMarks.deallocate()
+        listMarks.deallocate()
+    }
+
+    /// Starts a search over `documents` document rows and `lists` lists: nothing is marked.
+    func begin(documents: Int, lists: Int) {
+        if documents > documentCapacity {
+            documentMarks.deallocate()
+            documentCapacity = max(documents, documentCapacity * 2)
+            documentMarks = .allocate(capacity: documentCapacity)
+            documentMarks.initialize(repeating: 0, count: documentCapacity)
+        }
+        if lists > listCapacity {
+            listMarks.deallocate()
+            listCapacity = lists
+            listMarks = .allocate(capacity: listCapacity)
+            listMarks.initialize(repeating: 0, count: listCapacity)
+        }
+        stamp &+= 1
+        if stamp == 0 {
+            documentMarks.update(repeating: 0, count: documentCapacity)
+            listMarks.update(repeating: 0, count: listCapacity)
+            stamp = 1
+        }
+    }
+}
+
+extension MaxSimSearch {
+    /// Query tokens probe this many lists each by default.
+    static let defaultProbes = SearchOptions.defaultTokenProbes
+    /// Query tokens × lists up to which `S` lives in the search context's reused buffer; past
+    /// it a buffer is allocated for the search, and past `maximumScores` the query is scored
+    /// exactly (thousands of query tokens against tens of thousands of lists).
+    static let pooledScores = 1 << 20
+    static let maximumScores = 1 << 24
+
+    /// The IVF path, PLAID's centroid interaction (Santhanam et al. 2022): `S` holds every query
+    /// token's dot product with every list centroid; each query token's `nprobe` best lists
+    /// name the candidate documents (the owners of their tokens); a candidate's estimate is
+    /// `Σ_i max_j S[i][list(j)]` over its tokens `j`, each token's list read from the
+    /// encoding's row plane; the best `k × oversample` by estimate are rescored by exact MaxSim.
+    func centroidInteraction(k: Int, codebook: Codebook, context: SearchContext, filterRows: RowSet?,
+                             options: SearchOptions) throws -> [Hit] {
+        guard case .ivfpq(let coarse, let nlist, _) = codebook.model else { return [] }
+        let nprobe = options.nprobe ?? Self.defaultProbes
+        guard (1...nlist).contains(nprobe) else {
+            throw QuiverError(.invalidArgument, "nprobe must be in 1...\(nlist), got \(nprobe)", collection: documents.name)
+        }
+        let nq = queryCount
+        guard nq * nlist <= Self.maximumScores else { return try exact(rows: filterRows ?? FilterEvaluator.liveRows(documents), k: k) }
+        if let filterRows, options.strategy != .index {
+            // A filter that few documents pass is scored exactly, as the token graph path
+            // plans it: by the tokens they hold (estimated from the mean per document).
+            let live = max(1, Int(documents.counters.liveCount))
+            let passingTokens = filterRows.count * Int(tokens.counters.liveCount) / live
+            if FilteredPlan.choose(passing: passingTokens, live: Int(tokens.counters.liveCount)) == .exact {
+                return try exact(rows: filterRows, k: k)
+            }
+        }
+        guard let owners = context.ownerRows(tokens), let documentTable = documents.tables.documents,
+              let plane = context.rowPlane(codebook, snapshot: tokens) else {
+            throw QuiverError(.corrupted, "the store has no token owners, token lists or row plane", collection: documents.name)
+        }
+        let lists = try IVFLists(snapshot: tokens, codebook: codebook)
+        let dimensions = tokens.descriptor.dimensions
+
+        // S, list-major: S[l × nq + i] = query token i · centroid l.
+        let own = nq * nlist > Self.pooledScores ? UnsafeMutablePointer<Float>.allocate(capacity: nq * nlist) : nil
+        defer { own?.deallocate() }
+        let scores = own ?? context.queryBuffer(nlist * nq * 4).assumingMemoryBound(to: Float.self)
+        coarse.withUnsafeBufferPointer { c in
+            Kernels.dotBatch(queries: query, queryCount: nq, queryStride: dimensions, rows: UnsafeRawPointer(c.baseAddress!),
+                             byteStride: dimensions * 4, rowCount: nlist, dimensions: dimensions, into: scores)
+        }
+
+        // Each query token's `nprobe` best lists, in one pass over S: per token a short list
+        // in descending order, and its last value as the bar a list must pass.
+        let probeCount = nq * nprobe
+        let probeValues = UnsafeMutablePointer<Float>.allocate(capacity: probeCount)
+        let probeLists = UnsafeMutablePointer<UInt32>.allocate(capacity: probeCount)
+        let bars = UnsafeMutablePointer<Float>.allocate(capacity: nq)
+        defer { probeValues.deallocate(); probeLists.deallocate(); bars.deallocate() }
+        probeValues.initialize(repeating: -.infinity, count: probeCount)
+        probeLists.initialize(repeating: UInt32.max, count: probeCount)
+        bars.initialize(repeating: -.infinity, count: nq)
+        for l in 0..<nlist {
+            let row = scores + l &* nq
+            var i = 0
+            while i < nq {
+                // Eight query tokens at a time: most lists pass no bar.
+                if i &+ 8 <= nq {
+                    let s = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self)
+                    let bar = UnsafeRawPointer(bars + i).loadUnaligned(as: SIMD8<Float>.self)
+                    if !any(s .> bar) {
+                        i &+= 8
+                        continue
+                    }
+                }
+                let end = min(i &+ 8, nq)
+                while i < end {
+                    let value = row[i]
+                    if value > bars[i] {
+                        let first = i &* nprobe
+                        var j = first &+ nprobe &- 1
+                        while j > first, probeValues[j &- 1] < value {
+                            probeValues[j] = probeValues[j &- 1]
+                            probeLists[j] = probeLists[j &- 1]
+                            j &-= 1
+                        }
+                        probeValues[j] = value
+                        probeLists[j] = UInt32(l)
+                        bars[i] = probeValues[first &+ nprobe &- 1]
+                    }
+                    i &+= 1
+                }
+            }
+        }
+
+        // The candidates: the passing owners of the probed lists' tokens, each once. The
+        // lists' rows are gathered and sorted first, so that the owner plane is read forwards
+        // and its loads overlap.
+        let scratch = context.maxSim
+        let documentCapacity = Int(documents.counters.rowCount)
+        scratch.begin(documents: documentCapacity, lists: nlist)
+        let stamp = scratch.stamp
+        let documentMarks = scratch.documentMarks
+        let listMarks = scratch.listMarks
+        var tokenRows: [UInt32] = []
+        tokenRows.reserveCapacity(1024)
+        for p in 0..<probeCount {
+            let list = probeLists[p]
+            guard list != UInt32.max, listMarks[Int(list)] != stamp else { continue }
+            listMarks[Int(list)] = stamp
+            let key = IVFLists.listKey(collection: tokens.id, encoding: codebook.id, list: Int(list))
+            guard let value = try tokens.txn.unsafeGet(lists.listsTable, key: key) else { continue }
+            let (count, rowsAt, _) = try lists.layout(value, list: Int(list))
+            for e in 0..<count {
+                tokenRows.append(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: rowsAt &+ 4 &* e, as: UInt32.self)))
+            }
+        }
+        var candidates: [UInt32] = []
+        candidates.reserveCapacity(512)
+        tokenRows.sort()
+        tokenRows.withUnsafeMutableBufferPointer { rows in
+            for e in 0..<rows.count {
+                if e &+ 16 < rows.count { Kernels.prefetch(owners.pointer(rows[e &+ 16]), lines: 1) }
+                rows[e] = UInt32(littleEndian: owners.pointer(rows[e]).loadUnaligned(as: UInt32.self))
+            }
+            for document in rows {
+                guard Int(document) < documentCapacity, documentMarks[Int(document)] != stamp else { continue }
+                documentMarks[Int(document)] = stamp
+                if let filterRows, !filterRows.contains(document) { continue }
+                candidates.append(document)
+            }
+        }
+
+        // Centroid interaction: each candidate's estimate from its tokens' lists. First every
+        // candidate's lists (as offsets into S) into one buffer: candidates in row order (their
+        // token rows ascend with them, mostly, so the row plane is read forwards), token lists
+        // and plane fetched a few candidates ahead, no dependence from one token to the next;
+        // then the estimates.
+        candidates.sort()
+        var tokenLists: [Document] = []
+        tokenLists.reserveCapacity(candidates.count)
+        var total = 0
+        for row in candidates {
+            guard let stored = try documents.txn.unsafeGet(documentTable, key: compositeKey(documents.id, row)) else {
+                throw QuiverError(.corrupted, "live document row \(row) has no token list", collection: documents.name)
+            }
+            do { tokenLists.append(Document(row: row, tokens: try DocumentTokens(stored))) } catch {
+                throw documents.corrupted("token list of document row \(row)", error)
+            }
+            total += tokenLists.last!.tokens.count
+        }
+        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: max(total, 1))
+        let starts = UnsafeMutablePointer<Int>.allocate(capacity: tokenLists.count + 1)
+        defer { offsets.deallocate(); starts.deallocate() }
+        var present = 0
+        for slot in 0..<tokenLists.count {
+            if slot &+ 4 < tokenLists.count {
+                let later = tokenLists[slot &+ 4].tokens.rows
+                Kernels.prefetch(later.baseAddress!, lines: (later.count &+ 63) / 64)
+            }
+            if slot &+ 2 < tokenLists.count {
+                let next = tokenLists[slot &+ 2].tokens
+                Kernels.prefetch(plane.pointer(next.row(0)), lines: (next.count &* 4 &+ 63) / 64)
+            }
+            starts[slot] = present
+            let document = tokenLists[slot].tokens
+            let n = document.count
+            // A document written at once holds consecutive token rows, mostly in one block:
+            // then its lists are consecutive in the row plane.
+            let first = document.row(0)
+            var consecutive = (Int(first) & plane.mask) &+ n <= plane.mask &+ 1
+            if consecutive {
+                for t in 1..<max(n, 1) where document.row(t) != first &+ UInt32(truncatingIfNeeded: t) {
+                    consecutive = false
+                    break
+                }
+            }
+            if consecutive {
+                let base = plane.pointer(first)
+                for t in 0..<n {
+                    let list = Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: t &* 4, as: UInt32.self)))
+                    offsets[present] = list &* nq
+                    present &+= list < nlist ? 1 : 0
+                }
+            } else {
+                for t in 0..<n {
+                    let list = Int(UInt32(littleEndian: plane.pointer(document.row(t)).loadUnaligned(as: UInt32.self)))
+                    offsets[present] = list &* nq
+                    present &+= list < nlist ? 1 : 0
+                }
+            }
+        }
+        starts[tokenLists.count] = present
+        var shortlist = TopK(k: min(max(k, k * options.oversample), max(candidates.count, 1)))
+        for slot in 0..<tokenLists.count {
+            let estimate = Self.interaction(scores, queryCount: nq, offsets: offsets + starts[slot], count: starts[slot &+ 1] &- starts[slot])
+            shortlist.push(distance: -estimate, row: UInt32(slot))
+        }
+
+        // The shortlist rescored exactly.
+        let scorer = try MaxSimScorer(snapshot: documents, tokenRows: context.floatRows ?? VectorRows(snapshot: tokens, bits: false),
+                                      query: query, queryCount: queryCount)
+        var top = TopK(k: k)
+        for hit in shortlist.sortedResults() {
+            let candidate = tokenLists[Int(hit.row)]
+            top.push(distance: -scorer.score(candidate.tokens), row: candidate.row)
+        }
+        return top.sortedResults()
+    }
+
+    /// A candidate document and its token list (in place in the map).
+    struct Document {
+        var row: UInt32
+        var tokens: DocumentTokens
+    }
+
+    /// `Σ_i max_j scores[offsets[j] + i]` over the `queryCount` query tokens `i` and the
+    /// `count` tokens `j` (0 when there are none).
+    @inline(__always)
+    static func interaction(_ scores: UnsafePointer<Float>, queryCount nq: Int, offsets: UnsafePointer<Int>, count: Int) -> Float {
+        guard count > 0 else { return 0 }
+        let raw = UnsafeRawPointer(scores)
+        var total: Float = 0
+        var i = 0
+        while i &+ 8 <= nq {
+            var best = SIMD8<Float>(repeating: -.infinity)
+            for j in 0..<count {
+                let s = raw.loadUnaligned(fromByteOffset: (offsets[j] &+ i) &* 4, as: SIMD8<Float>.self)
+                best.replace(with: s, where: s .> best)
+            }
+            total += best.sum()
+            i &+= 8
+        }
+        while i &+ 4 <= nq {
+            var best = SIMD4<Float>(repeating: -.infinity)
+            for j in 0..<count {
+                let s = raw.loadUnaligned(fromByteOffset: (offsets[j] &+ i) &* 4, as: SIMD4<Float>.self)
+                best.replace(with: s, where: s .> best)
+            }
+            total += best.sum()
+            i &+= 4
+        }
+        while i < nq {
+            var best = -Float.infinity
+            for j in 0..<count where scores[offsets[j] &+ i] > best { best = scores[offsets[j] &+ i] }
+            total += best
+            i &+= 1
+        }
+        return total
+    }
+}

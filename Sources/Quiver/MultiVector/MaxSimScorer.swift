@@ -56,11 +56,11 @@ final class MaxSimScorer {
         do { document = try DocumentTokens(stored) } catch {
             throw QuiverError(.corrupted, "token list of document row \(row): \(error)", collection: name)
         }
-        return score(document, tokens: tokens, queryCount: count)
+        return score(document)
     }
 
     /// The MaxSim score of a document whose token list is already read.
-    func score(_ document: DocumentTokens, tokens: UnsafePointer<Float>? = nil, queryCount count: Int? = nil) -> Float {
+    func score(_ document: DocumentTokens) -> Float {
         let n = document.count
         if n > capacity {
             pointers.deallocate()

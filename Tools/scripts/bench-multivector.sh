@@ -2,7 +2,9 @@
 # Multi-vector collections on ../shared/data/tokens (docs/benchmarks.md, "Multi-vector"): per
 # pool factor 1, 2, 3, 4 the stored vectors, pooling documents/s on one thread at 32, 128 and
 # 512 tokens, exact MaxSim recall@10 against unpooled exact MaxSim, nDCG@10 and MRR@10 against
-# the qrels, and the token-index fast path's recall and queries/s beside the exact scan's.
+# the qrels, and the fast paths' recall and queries/s beside the exact scan's: HNSW over the
+# tokens (pool factors 1-4), then IVF lists of the tokens with centroid interaction (nlist 4096,
+# pool factors 1 and 2; k-means on the tokens takes about half a minute per factor).
 #
 #   bash Tools/scripts/bench-multivector.sh [ROUNDS]      # default 2
 #
@@ -22,7 +24,11 @@ for round in $(seq "$rounds"); do
   echo "round $round/$rounds" >&2
   .build/release/quiver bench multivector --docs "$tokens/doc_tokens.npy" --doc-offsets "$tokens/doc_offsets.npy" \
       --queries "$tokens/query_tokens.npy" --query-offsets "$tokens/query_offsets.npy" --truth "$tokens/truth.ivecs" \
-      --qrels "$tokens/qrels.tsv" --pool-factor 1,2,3,4 --token-candidates 4,8,16,32 --json \
-    | python3 -c 'import json,sys; d=json.load(sys.stdin); d["round"]=int(sys.argv[1]); print(json.dumps(d))' "$round" >>"$results"
+      --qrels "$tokens/qrels.tsv" --pool-factor 1,2,3,4 --token-candidates 8,16,32 --oversample 4,10 --json \
+    | python3 -c 'import json,sys; d=json.load(sys.stdin); d["round"]=int(sys.argv[1]); d["run"]="hnsw"; print(json.dumps(d))' "$round" >>"$results"
+  .build/release/quiver bench multivector --docs "$tokens/doc_tokens.npy" --doc-offsets "$tokens/doc_offsets.npy" \
+      --queries "$tokens/query_tokens.npy" --query-offsets "$tokens/query_offsets.npy" --truth "$tokens/truth.ivecs" \
+      --qrels "$tokens/qrels.tsv" --pool-factor 1,2 --index ivf --nlist 4096 --nprobe 2,4 --oversample 4,8 --pooling-lengths 128 --json \
+    | python3 -c 'import json,sys; d=json.load(sys.stdin); d["round"]=int(sys.argv[1]); d["run"]="ivf"; print(json.dumps(d))' "$round" >>"$results"
 done
 echo "$results"

@@ -7,7 +7,11 @@ import json
 import statistics
 import sys
 
-rounds = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+lines = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+runs_by_kind = {}
+for line in lines:
+    runs_by_kind.setdefault(line.get("run", "hnsw"), []).append(line)
+rounds = runs_by_kind.get("hnsw") or next(iter(runs_by_kind.values()))
 k = rounds[0]["k"]
 med = statistics.median
 
@@ -20,15 +24,23 @@ for length in rounds[0]["pooling_throughput"]:
         cells.append(f"f={entry['pool_factor']}: {med(values):,.0f}")
     print(f"  {n} tokens: " + ", ".join(cells))
 
-print()
-print(f"| pool factor | stored vectors | fraction | exact recall@{k} | nDCG@{k} | vs unpooled | MRR@{k} | exact q/s | token candidates | fast recall vs exact | fast q/s | speed-up |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-for i, run in enumerate(rounds[0]["runs"]):
+def label(fast):
+    if "token_candidates" in fast:
+        return f"hnsw tc {fast['token_candidates']}, os {fast.get('oversample', '')}"
+    return f"ivf nprobe {fast['nprobe']}, os {fast['oversample']}"
+
+
+for kind, rounds in runs_by_kind.items():
+  print()
+  print(f"{kind}:")
+  print(f"| pool factor | stored vectors | fraction | exact recall@{k} | nDCG@{k} | vs unpooled | MRR@{k} | exact q/s | fast path | fast recall vs exact | fast q/s | speed-up |")
+  print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+  for i, run in enumerate(rounds[0]["runs"]):
     runs = [r["runs"][i] for r in rounds]
     ex = lambda key: med([r["exact"][key] for r in runs])
     ratio = [r["exact"]["ndcg_vs_unpooled"] for r in runs if r["exact"]["ndcg_vs_unpooled"] is not None]
     for j, fast in enumerate(run["fast"]):
         fx = lambda key: med([r["fast"][j][key] for r in runs])
         print(f"| {run['pool_factor']} | {run['stored_vectors']:,} | {run['stored_fraction']:.3f} | {ex(f'recall_at_{k}'):.4f} | {ex(f'ndcg_at_{k}'):.4f} | "
-              f"{med(ratio) if ratio else float('nan'):.4f} | {ex(f'mrr_at_{k}'):.4f} | {ex('queries_per_second'):,.0f} | {fast['token_candidates']} | "
+              f"{med(ratio) if ratio else float('nan'):.4f} | {ex(f'mrr_at_{k}'):.4f} | {ex('queries_per_second'):,.0f} | {label(fast)} | "
               f"{fx(f'recall_at_{k}_vs_exact'):.4f} | {fx('queries_per_second'):,.0f} | {fx('speedup_vs_exact'):.2f} |")

@@ -341,14 +341,15 @@ struct JSONScanner {
         }
     }
 
-    /// Parses `[ number, … ]` and appends the numbers as floats: the JSON Lines fast path.
-    mutating func parseFloatArray(
-        _ bytes: Span<UInt8>, appendingTo floats: inout [Float]
-    ) throws(FileFormatError) {
+    /// Consumes an array's `[` and the whitespace after it, and the `]` too when the array is
+    /// empty; throws ``FileFormatError/Code/invalidVector`` naming `expected` when there is
+    /// no `[`.
+    /// - Returns: whether the array is empty (and fully consumed).
+    mutating func openArray(_ bytes: Span<UInt8>, expected: String) throws(FileFormatError) -> Bool {
         guard position < bytes.count, bytes[position] == UInt8(ascii: "[") else {
             throw FileFormatError(
                 .invalidVector,
-                "expected a vector as an array of numbers, found "
+                "expected \(expected), found "
                     + (position < bytes.count
                         ? DecimalLiteral.describe(bytes[position]) : "the end of the input"),
                 byteOffset: position)
@@ -357,8 +358,16 @@ struct JSONScanner {
         skipWhitespace(bytes)
         if position < bytes.count && bytes[position] == UInt8(ascii: "]") {
             position += 1
-            return
+            return true
         }
+        return false
+    }
+
+    /// Parses `[ number, … ]` and appends the numbers as floats: the JSON Lines fast path.
+    mutating func parseFloatArray(
+        _ bytes: Span<UInt8>, appendingTo floats: inout [Float]
+    ) throws(FileFormatError) {
+        if try openArray(bytes, expected: "a vector as an array of numbers") { return }
         var index = 0
         while true {
             skipWhitespace(bytes)

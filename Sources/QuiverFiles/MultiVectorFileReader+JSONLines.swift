@@ -120,20 +120,7 @@ extension JSONScanner {
         _ bytes: Span<UInt8>, dimensions: inout Int?, dimensionsFromEarlierDocument: Bool,
         appendingTo floats: inout [Float]
     ) throws(FileFormatError) -> Int {
-        guard position < bytes.count, bytes[position] == UInt8(ascii: "[") else {
-            throw FileFormatError(
-                .invalidVector,
-                "expected the token vectors as an array of arrays of numbers, found "
-                    + (position < bytes.count
-                        ? DecimalLiteral.describe(bytes[position]) : "the end of the input"),
-                byteOffset: position)
-        }
-        position += 1
-        skipWhitespace(bytes)
-        if position < bytes.count && bytes[position] == UInt8(ascii: "]") {
-            position += 1
-            return 0
-        }
+        if try openArray(bytes, expected: "the token vectors as an array of arrays of numbers") { return 0 }
         var tokens = 0
         while true {
             skipWhitespace(bytes)

@@ -84,10 +84,13 @@ extension MaxSimSearch {
         let lists = try IVFLists(snapshot: tokens, codebook: codebook)
         let dimensions = tokens.descriptor.dimensions
 
-        // S, list-major: S[l × nq + i] = query token i · centroid l.
-        let own = nq * nlist > Self.pooledScores ? UnsafeMutablePointer<Float>.allocate(capacity: nq * nlist) : nil
+        // S, list-major: S[l × nq + i] = query token i · centroid l, and 8 floats of slack
+        // (the estimates read whole groups of 8 query tokens, past the last list's end).
+        let scoreCount = nq * nlist + 8
+        let own = scoreCount > Self.pooledScores ? UnsafeMutablePointer<Float>.allocate(capacity: scoreCount) : nil
         defer { own?.deallocate() }
-        let scores = own ?? context.queryBuffer(nlist * nq * 4).assumingMemoryBound(to: Float.self)
+        let scores = own ?? context.queryBuffer(scoreCount * 4).assumingMemoryBound(to: Float.self)
+        (scores + nq * nlist).initialize(repeating: 0, count: 8)
         coarse.withUnsafeBufferPointer { c in
             Kernels.dotBatch(queries: query, queryCount: nq, queryStride: dimensions, rows: UnsafeRawPointer(c.baseAddress!),
                              byteStride: dimensions * 4, rowCount: nlist, dimensions: dimensions, into: scores)
@@ -258,37 +261,60 @@ extension MaxSimSearch {
     }
 
     /// `Σ_i max_j scores[offsets[j] + i]` over the `queryCount` query tokens `i` and the
-    /// `count` tokens `j` (0 when there are none).
+    /// `count` tokens `j` (0 when there are none). Up to 32 query tokens in one pass over the
+    /// tokens, 8 at a time: a last, partial group reads past its row (into the next list's, or
+    /// the slack after S) in lanes that are left out of the sum.
     @inline(__always)
     static func interaction(_ scores: UnsafePointer<Float>, queryCount nq: Int, offsets: UnsafePointer<Int>, count: Int) -> Float {
         guard count > 0 else { return 0 }
         let raw = UnsafeRawPointer(scores)
-        var total: Float = 0
-        var i = 0
-        while i &+ 8 <= nq {
-            var best = SIMD8<Float>(repeating: -.infinity)
+        @inline(__always) func load(_ j: Int, _ group: Int) -> SIMD8<Float> {
+            raw.loadUnaligned(fromByteOffset: (offsets[j] &+ group &* 8) &* 4, as: SIMD8<Float>.self)
+        }
+        @inline(__always) func sum(_ v: SIMD8<Float>, lanes: Int) -> Float {
+            if lanes >= 8 { return v.sum() }
+            var total: Float = 0
+            for lane in 0..<lanes { total += v[lane] }
+            return total
+        }
+        let lastLanes = nq &- ((nq &- 1) >> 3) &* 8
+        switch (nq &+ 7) >> 3 {
+        case 1:
+            var a = SIMD8<Float>(repeating: -.infinity)
+            for j in 0..<count { let x = load(j, 0); a.replace(with: x, where: x .> a) }
+            return sum(a, lanes: lastLanes)
+        case 2:
+            var a = SIMD8<Float>(repeating: -.infinity), b = a
             for j in 0..<count {
-                let s = raw.loadUnaligned(fromByteOffset: (offsets[j] &+ i) &* 4, as: SIMD8<Float>.self)
-                best.replace(with: s, where: s .> best)
+                let x = load(j, 0), y = load(j, 1)
+                a.replace(with: x, where: x .> a)
+                b.replace(with: y, where: y .> b)
             }
-            total += best.sum()
-            i &+= 8
-        }
-        while i &+ 4 <= nq {
-            var best = SIMD4<Float>(repeating: -.infinity)
+            return a.sum() + sum(b, lanes: lastLanes)
+        case 3, 4:
+            let groups = (nq &+ 7) >> 3
+            var a = SIMD8<Float>(repeating: -.infinity), b = a, c = a, d = a
             for j in 0..<count {
-                let s = raw.loadUnaligned(fromByteOffset: (offsets[j] &+ i) &* 4, as: SIMD4<Float>.self)
-                best.replace(with: s, where: s .> best)
+                let x = load(j, 0), y = load(j, 1), z = load(j, 2)
+                a.replace(with: x, where: x .> a)
+                b.replace(with: y, where: y .> b)
+                c.replace(with: z, where: z .> c)
+                if groups == 4 { let w = load(j, 3); d.replace(with: w, where: w .> d) }
             }
-            total += best.sum()
-            i &+= 4
+            return groups == 3 ? a.sum() + b.sum() + sum(c, lanes: lastLanes) : a.sum() + b.sum() + c.sum() + sum(d, lanes: lastLanes)
+        default:
+            var total: Float = 0
+            var i = 0
+            while i < nq {
+                var best = SIMD8<Float>(repeating: -.infinity)
+                for j in 0..<count {
+                    let x = raw.loadUnaligned(fromByteOffset: (offsets[j] &+ i) &* 4, as: SIMD8<Float>.self)
+                    best.replace(with: x, where: x .> best)
+                }
+                total += sum(best, lanes: min(8, nq &- i))
+                i &+= 8
+            }
+            return total
         }
-        while i < nq {
-            var best = -Float.infinity
-            for j in 0..<count where scores[offsets[j] &+ i] > best { best = scores[offsets[j] &+ i] }
-            total += best
-            i &+= 1
-        }
-        return total
     }
 }

@@ -249,7 +249,8 @@ struct MultiVectorTests {
     @Test("IVF lists of the tokens (centroid interaction) find the exact MaxSim top 10, respect filters, and stay in step with writes")
     func ivfPath() throws {
         let docs = Self.wordDocuments(400, seed: 17)
-        let queries = Self.wordDocuments(20, seed: 18, minTokens: 3, maxTokens: 8)
+        // Queries of up to 30 tokens: every way the estimate groups query tokens by eight.
+        let queries = Self.wordDocuments(20, seed: 18, minTokens: 3, maxTokens: 30)
         let (_, db) = try makeStore(fields: [FieldDefinition("even", .bool), FieldDefinition("third", .bool)])
         func metadata(_ i: Int) -> [String: MetadataValue] { ["even": .bool(i % 2 == 0), "third": .bool(i % 3 == 0)] }
         let encoding = VectorEncoding.ivfpq(nlist: 32, m: 4)

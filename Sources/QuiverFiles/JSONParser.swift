@@ -254,18 +254,9 @@ struct JSONScanner {
         while true {
             skipWhitespace(bytes)
             elements.append(try parseValue(bytes))
-            skipWhitespace(bytes)
-            guard position < bytes.count else {
-                throw DecimalLiteral.syntaxError(bytes, at: position, expected: "',' or ']'")
-            }
-            if bytes[position] == UInt8(ascii: ",") {
-                position += 1
-            } else if bytes[position] == UInt8(ascii: "]") {
-                position += 1
+            if try closeElement(bytes) {
                 depth -= 1
                 return .array(elements)
-            } else {
-                throw DecimalLiteral.syntaxError(bytes, at: position, expected: "',' or ']'")
             }
         }
     }
@@ -363,6 +354,26 @@ struct JSONScanner {
         return false
     }
 
+    /// After an array element: skips whitespace and consumes the `,` before the next element
+    /// or the `]` that closes the array.
+    /// - Returns: whether the array is closed.
+    mutating func closeElement(_ bytes: Span<UInt8>) throws(FileFormatError) -> Bool {
+        skipWhitespace(bytes)
+        guard position < bytes.count else {
+            throw DecimalLiteral.syntaxError(bytes, at: position, expected: "',' or ']'")
+        }
+        switch bytes[position] {
+        case UInt8(ascii: ","):
+            position += 1
+            return false
+        case UInt8(ascii: "]"):
+            position += 1
+            return true
+        default:
+            throw DecimalLiteral.syntaxError(bytes, at: position, expected: "',' or ']'")
+        }
+    }
+
     /// Parses `[ number, … ]` and appends the numbers as floats: the JSON Lines fast path.
     mutating func parseFloatArray(
         _ bytes: Span<UInt8>, appendingTo floats: inout [Float]
@@ -389,18 +400,7 @@ struct JSONScanner {
             }
             floats.append(try parseFloat(bytes))
             index += 1
-            skipWhitespace(bytes)
-            guard position < bytes.count else {
-                throw DecimalLiteral.syntaxError(bytes, at: position, expected: "',' or ']'")
-            }
-            if bytes[position] == UInt8(ascii: ",") {
-                position += 1
-            } else if bytes[position] == UInt8(ascii: "]") {
-                position += 1
-                return
-            } else {
-                throw DecimalLiteral.syntaxError(bytes, at: position, expected: "',' or ']'")
-            }
+            if try closeElement(bytes) { return }
         }
     }
 }

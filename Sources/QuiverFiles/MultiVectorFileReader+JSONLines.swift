@@ -158,18 +158,7 @@ extension JSONScanner {
                 dimensions = count
             }
             tokens += 1
-            skipWhitespace(bytes)
-            guard position < bytes.count else {
-                throw DecimalLiteral.syntaxError(bytes, at: position, expected: "',' or ']'")
-            }
-            if bytes[position] == UInt8(ascii: ",") {
-                position += 1
-            } else if bytes[position] == UInt8(ascii: "]") {
-                position += 1
-                return tokens
-            } else {
-                throw DecimalLiteral.syntaxError(bytes, at: position, expected: "',' or ']'")
-            }
+            if try closeElement(bytes) { return tokens }
         }
     }
 }

@@ -188,6 +188,17 @@ public struct Cursor {
         var be = key.bigEndian
         return try withUnsafeBytes(of: &be) { k throws(StorageError) in try seek(k) }
     }
+    /// Moves to the entry of exactly `key`, `nil` when there is none (LMDB: `MDB_SET_KEY`).
+    /// Looking up ascending keys through one cursor is cheaper than ``Transaction/unsafeGet(_:key:)``
+    /// each: LMDB searches the current leaf page first when the key falls within it.
+    public mutating func find(_ key: UnsafeRawBufferPointer) throws(StorageError) -> Entry? {
+        try get(MDB_SET_KEY, key: key)
+    }
+    /// Moves to the entry of exactly the big-endian 8-byte `key`. See ``find(_:)-(UnsafeRawBufferPointer)``.
+    public mutating func find(_ key: UInt64) throws(StorageError) -> Entry? {
+        var be = key.bigEndian
+        return try withUnsafeBytes(of: &be) { k throws(StorageError) in try find(k) }
+    }
     /// Stores `value` under `key` through the cursor (LMDB: `mdb_cursor_put`), cheaper than
     /// ``Transaction/put(_:key:value:append:)`` in long runs of writes.
     /// - Parameter append: the key sorts after every key in the table (LMDB: `MDB_APPEND`).

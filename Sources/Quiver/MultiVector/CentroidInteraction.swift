@@ -186,14 +186,17 @@ extension MaxSimSearch {
         var tokenLists: [Document] = []
         tokenLists.reserveCapacity(candidates.count)
         var total = 0
-        for row in candidates {
-            guard let stored = try documents.txn.unsafeGet(documentTable, key: compositeKey(documents.id, row)) else {
-                throw QuiverError(.corrupted, "live document row \(row) has no token list", collection: documents.name)
+        // One cursor for the ascending rows: LMDB looks in the current leaf page first.
+        try documents.txn.withCursor(documentTable) { cursor in
+            for row in candidates {
+                guard let stored = try cursor.find(compositeKey(documents.id, row))?.value else {
+                    throw QuiverError(.corrupted, "live document row \(row) has no token list", collection: documents.name)
+                }
+                do throws(FormatError) { tokenLists.append(Document(row: row, tokens: try DocumentTokens(stored))) } catch {
+                    throw documents.corrupted("token list of document row \(row)", error)
+                }
+                total += tokenLists.last!.tokens.count
             }
-            do { tokenLists.append(Document(row: row, tokens: try DocumentTokens(stored))) } catch {
-                throw documents.corrupted("token list of document row \(row)", error)
-            }
-            total += tokenLists.last!.tokens.count
         }
         let offsets = UnsafeMutablePointer<Int>.allocate(capacity: max(total, 1))
         let starts = UnsafeMutablePointer<Int>.allocate(capacity: tokenLists.count + 1)

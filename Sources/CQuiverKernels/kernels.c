@@ -291,6 +291,26 @@ static float qv_maxsim_f32_scalar(const float *q, size_t nq, const void *const *
     return sum;
 }
 
+/* One query token at a time, its maximum over the tokens' rows; NaN never wins. */
+static float qv_centroid_interaction_scalar(const float *s, size_t nq, const void *lists, size_t count,
+                                            uint32_t nlist) {
+    if (nq == 0 || count == 0) return 0;
+    const unsigned char *l = (const unsigned char *)lists;
+    float sum = 0;
+    for (size_t i = 0; i < nq; i++) {
+        float m = -__builtin_inff();
+        for (size_t j = 0; j < count; j++) {
+            uint32_t list;
+            memcpy(&list, l + 4 * j, 4);
+            list = qv_le32(list);
+            const float v = s[(size_t)(list < nlist ? list : nlist) * nq + i];
+            if (v > m) m = v;
+        }
+        sum += m;
+    }
+    return sum;
+}
+
 /* ---- Hamming with scalar popcounts: portable, and a POPCNT copy for x86 ----------------------- */
 
 #define QV_HFN(name) qv_##name##_portable
@@ -330,6 +350,7 @@ static const qv_kernel_table qv_table_scalar = {
     .pq_table_dot = qv_pq_table_dot_scalar,
     .argmin_f32 = qv_argmin_f32_scalar,
     .maxsim_f32 = qv_maxsim_f32_scalar,
+    .centroid_interaction = qv_centroid_interaction_scalar,
 };
 
 /* ---- Dispatch ----------------------------------------------------------------------------- */
@@ -520,4 +541,8 @@ size_t qv_argmin_f32(const float *values, size_t n) { return qv_table()->argmin_
 float qv_maxsim_f32(const float *q, size_t nq, const void *const *tokens, size_t nt, size_t n,
                     float *best) {
     return qv_table()->maxsim_f32(q, nq, tokens, nt, n, best);
+}
+
+float qv_centroid_interaction(const float *s, size_t nq, const void *lists, size_t count, uint32_t nlist) {
+    return qv_table()->centroid_interaction(s, nq, lists, count, nlist);
 }

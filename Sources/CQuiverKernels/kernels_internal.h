@@ -25,6 +25,15 @@ typedef void (*qv_hamming_rows_fn)(const uint64_t *q, const void *base, size_t s
 QV_HIDDEN float *qv_internal_scratch_take(size_t floats);
 QV_HIDDEN void qv_internal_scratch_give(float *buffer);
 
+/* A stored little-endian u32 (every value in the store is little-endian) in host order. */
+static inline uint32_t qv_le32(uint32_t v) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return __builtin_bswap32(v);
+#else
+    return v;
+#endif
+}
+
 /* Float tables from kernels_simd.c; their hamming fields are NULL (the dispatcher fills them). */
 #if defined(__clang__) && defined(__x86_64__)
 #define QV_HAVE_X86_TABLES 1

@@ -793,6 +793,63 @@ static float QV_FN(maxsim_f32)(const float *q, size_t nq, const void *const *tok
     return sum;
 }
 
+/* ---- Centroid interaction (PLAID) ------------------------------------------------------------
+ *
+ * Per token, its list's row of nq scores is read QV_VW query tokens at a time and merged into
+ * running maxima, up to 4 vectors (4 * QV_VW query tokens) per pass over the tokens, so a token
+ * costs one list load and one or two vector loads for 12 to 32 query tokens. The row is in L2
+ * (S is nlist x nq floats); the out-of-order core overlaps one token's loads with the next's.
+ */
+
+/* x > m ? x : m lane by lane: a NaN in x never wins. */
+static inline QV_ALWAYS_INLINE QV_VF QV_FN(max_keep)(QV_VF x, QV_VF m) {
+    const QV_VI take = x > m;
+    return (QV_VF)((take & (QV_VI)x) | (~take & (QV_VI)m));
+}
+
+/* Adds the maxima of query tokens g0 * QV_VW ... to `sum`, in query order. */
+static inline QV_ALWAYS_INLINE float QV_FN(interaction_pass)(const int G, float sum, const float *s,
+                                                             size_t nq, size_t g0,
+                                                             const unsigned char *lists,
+                                                             size_t count, uint32_t nlist) {
+    QV_VF a[4];
+    for (int g = 0; g < G; g++) a[g] = (QV_VF){0} - __builtin_inff();
+    const unsigned char *base = (const unsigned char *)(s + g0 * QV_VW);
+    const size_t row_bytes = nq * 4;
+    for (size_t j = 0; j < count; j++) {
+        uint32_t list;
+        memcpy(&list, lists + 4 * j, 4);
+        list = qv_le32(list);
+        const unsigned char *row = base + (size_t)(list < nlist ? list : nlist) * row_bytes;
+        for (int g = 0; g < G; g++) a[g] = QV_FN(max_keep)(QV_FN(load)(row + 4 * g * QV_VW), a[g]);
+    }
+    for (int g = 0; g < G; g++) {
+        const size_t first = (g0 + g) * QV_VW;
+        const size_t lanes = nq - first < QV_VW ? nq - first : QV_VW;
+        float v[QV_VW];
+        memcpy(v, &a[g], sizeof v);
+        for (size_t lane = 0; lane < lanes; lane++) sum += v[lane];
+    }
+    return sum;
+}
+
+static float QV_FN(centroid_interaction)(const float *s, size_t nq, const void *lists, size_t count,
+                                         uint32_t nlist) {
+    if (nq == 0 || count == 0) return 0;
+    const unsigned char *l = (const unsigned char *)lists;
+    const size_t groups = (nq + QV_VW - 1) / QV_VW;
+    float sum = 0;
+    for (size_t g0 = 0; g0 < groups; g0 += 4) {
+        switch (groups - g0) {
+        case 1: sum = QV_FN(interaction_pass)(1, sum, s, nq, g0, l, count, nlist); break;
+        case 2: sum = QV_FN(interaction_pass)(2, sum, s, nq, g0, l, count, nlist); break;
+        case 3: sum = QV_FN(interaction_pass)(3, sum, s, nq, g0, l, count, nlist); break;
+        default: sum = QV_FN(interaction_pass)(4, sum, s, nq, g0, l, count, nlist); break;
+        }
+    }
+    return sum;
+}
+
 #include "kernels_codes_body.h"
 
 static const qv_kernel_table QV_FN(table) = {
@@ -820,4 +877,5 @@ static const qv_kernel_table QV_FN(table) = {
     .pq_table_dot = QV_FN(pq_table_dot),
     .argmin_f32 = QV_FN(argmin_f32),
     .maxsim_f32 = QV_FN(maxsim_f32),
+    .centroid_interaction = QV_FN(centroid_interaction),
 };

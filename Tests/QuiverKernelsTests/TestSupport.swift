@@ -209,6 +209,15 @@ struct KernelSet: Sendable, CustomStringConvertible {
         return unsafe table.pointee.maxsim_f32(q, queryCount, tokens, tokenCount, n, best)
     }
 
+    func centroidInteraction(_ scores: UnsafePointer<Float>, _ queryCount: Int, _ lists: UnsafeRawPointer, _ count: Int,
+                             _ listCount: UInt32) -> Float {
+        guard let table = unsafe table else {
+            return unsafe Kernels.centroidInteraction(scores: scores, queryCount: queryCount, lists: lists, count: count,
+                                                      listCount: listCount)
+        }
+        return unsafe table.pointee.centroid_interaction(scores, queryCount, lists, count, listCount)
+    }
+
     func readBandwidth(_ bytes: UnsafeRawBufferPointer) -> Double {
         guard let table = unsafe table else { return unsafe Kernels.readBandwidth(bytes) }
         return unsafe table.pointee.read_bandwidth(bytes.baseAddress!, bytes.count)

@@ -127,6 +127,18 @@ void qv_l2sq_f32_batch(const float *queries, size_t query_count, size_t query_st
 float qv_maxsim_f32(const float *q, size_t nq, const void *QV_NONNULL const *QV_NONNULL tokens, size_t nt,
                     size_t n, float *best);
 
+/**
+ * Centroid interaction (PLAID, Santhanam et al. 2022): returns the sum over query tokens i < nq
+ * of max over j < count of s[l(j) * nq + i], where l(j) is the little-endian u32 lists[j] (any
+ * alignment) or nlist when it is larger: s is list-major (row l holds the nq query tokens' scores
+ * of list l), and row nlist is the caller's row for tokens without a list (-infinity: they add
+ * nothing). Returns 0 when nq or count is 0. Whole vectors are read: s must hold
+ * (nlist + 1) * nq + 16 floats, lanes past a row's end are left out of the sum. A NaN score
+ * never counts as the largest. The maxima are summed in float in query order, so every table
+ * returns the same value.
+ */
+float qv_centroid_interaction(const float *s, size_t nq, const void *lists, size_t count, uint32_t nlist);
+
 /* ---- u8 codes (scalar quantisation) ------------------------------------------------------- */
 
 /*
@@ -261,6 +273,7 @@ typedef struct qv_kernel_table {
     size_t (*argmin_f32)(const float *values, size_t n);
     float (*maxsim_f32)(const float *q, size_t nq, const void *QV_NONNULL const *QV_NONNULL tokens, size_t nt,
                         size_t n, float *best);
+    float (*centroid_interaction)(const float *s, size_t nq, const void *lists, size_t count, uint32_t nlist);
 } qv_kernel_table;
 
 /**

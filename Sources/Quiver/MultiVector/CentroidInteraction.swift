@@ -84,13 +84,13 @@ extension MaxSimSearch {
         let lists = try IVFLists(snapshot: tokens, codebook: codebook)
         let dimensions = tokens.descriptor.dimensions
 
-        // S, list-major: S[l × nq + i] = query token i · centroid l, and 8 floats of slack
-        // (the estimates read whole groups of 8 query tokens, past the last list's end).
-        let scoreCount = nq * nlist + 8
+        // S, list-major: S[l × nq + i] = query token i · centroid l; then a row of -∞ for
+        // tokens without a list, and the slack the interaction kernel reads past a row's end.
+        let scoreCount = nq * (nlist + 1) + Kernels.centroidInteractionSlack
         let own = scoreCount > Self.pooledScores ? UnsafeMutablePointer<Float>.allocate(capacity: scoreCount) : nil
         defer { own?.deallocate() }
         let scores = own ?? context.queryBuffer(scoreCount * 4).assumingMemoryBound(to: Float.self)
-        (scores + nq * nlist).initialize(repeating: 0, count: 8)
+        (scores + nq * nlist).initialize(repeating: -.infinity, count: nq + Kernels.centroidInteractionSlack)
         coarse.withUnsafeBufferPointer { c in
             Kernels.dotBatch(queries: query, queryCount: nq, queryStride: dimensions, rows: UnsafeRawPointer(c.baseAddress!),
                              byteStride: dimensions * 4, rowCount: nlist, dimensions: dimensions, into: scores)
@@ -185,7 +185,6 @@ extension MaxSimSearch {
         candidates.sort()
         var tokenLists: [Document] = []
         tokenLists.reserveCapacity(candidates.count)
-        var total = 0
         // One cursor for the ascending rows: LMDB looks in the current leaf page first.
         try documents.txn.withCursor(documentTable) { cursor in
             for row in candidates {
@@ -195,13 +194,11 @@ extension MaxSimSearch {
                 do throws(FormatError) { tokenLists.append(Document(row: row, tokens: try DocumentTokens(stored))) } catch {
                     throw documents.corrupted("token list of document row \(row)", error)
                 }
-                total += tokenLists.last!.tokens.count
             }
         }
-        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: max(total, 1))
-        let starts = UnsafeMutablePointer<Int>.allocate(capacity: tokenLists.count + 1)
-        defer { offsets.deallocate(); starts.deallocate() }
-        var present = 0
+        var shortlist = TopK(k: min(max(k, k * options.oversample), max(candidates.count, 1)))
+        let noList = UInt32(nlist)
+        var gathered = [UInt32](repeating: 0, count: 64)
         for slot in 0..<tokenLists.count {
             if slot &+ 4 < tokenLists.count {
                 let later = tokenLists[slot &+ 4].tokens.rows
@@ -211,11 +208,10 @@ extension MaxSimSearch {
                 let next = tokenLists[slot &+ 2].tokens
                 Kernels.prefetch(plane.pointer(next.row(0)), lines: (next.count &* 4 &+ 63) / 64)
             }
-            starts[slot] = present
             let document = tokenLists[slot].tokens
             let n = document.count
             // A document written at once holds consecutive token rows, mostly in one block:
-            // then its lists are consecutive in the row plane.
+            // then its lists are consecutive in the row plane, read in place; else gathered.
             let first = document.row(0)
             var consecutive = (Int(first) & plane.mask) &+ n <= plane.mask &+ 1
             if consecutive {
@@ -224,26 +220,19 @@ extension MaxSimSearch {
                     break
                 }
             }
+            let estimate: Float
             if consecutive {
-                let base = plane.pointer(first)
-                for t in 0..<n {
-                    let list = Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: t &* 4, as: UInt32.self)))
-                    offsets[present] = list &* nq
-                    present &+= list < nlist ? 1 : 0
-                }
+                estimate = Kernels.centroidInteraction(scores: scores, queryCount: nq, lists: plane.pointer(first), count: n, listCount: noList)
             } else {
-                for t in 0..<n {
-                    let list = Int(UInt32(littleEndian: plane.pointer(document.row(t)).loadUnaligned(as: UInt32.self)))
-                    offsets[present] = list &* nq
-                    present &+= list < nlist ? 1 : 0
+                if n > gathered.count { gathered = [UInt32](repeating: 0, count: n) }
+                estimate = gathered.withUnsafeMutableBufferPointer { lists in
+                    for t in 0..<n { lists[t] = plane.pointer(document.row(t)).loadUnaligned(as: UInt32.self) }
+                    return Kernels.centroidInteraction(scores: scores, queryCount: nq, lists: lists.baseAddress!, count: n, listCount: noList)
                 }
             }
-        }
-        starts[tokenLists.count] = present
-        var shortlist = TopK(k: min(max(k, k * options.oversample), max(candidates.count, 1)))
-        for slot in 0..<tokenLists.count {
-            let estimate = Self.interaction(scores, queryCount: nq, offsets: offsets + starts[slot], count: starts[slot &+ 1] &- starts[slot])
-            shortlist.push(distance: -estimate, row: UInt32(slot))
+            // A token without a list (written after the encoding was built and not yet in it)
+            // reads S's row of -∞: a document none of whose tokens has one ranks last.
+            shortlist.push(distance: -max(estimate, -.greatestFiniteMagnitude), row: UInt32(slot))
         }
 
         // The shortlist rescored exactly.
@@ -261,63 +250,5 @@ extension MaxSimSearch {
     struct Document {
         var row: UInt32
         var tokens: DocumentTokens
-    }
-
-    /// `Σ_i max_j scores[offsets[j] + i]` over the `queryCount` query tokens `i` and the
-    /// `count` tokens `j` (0 when there are none). Up to 32 query tokens in one pass over the
-    /// tokens, 8 at a time: a last, partial group reads past its row (into the next list's, or
-    /// the slack after S) in lanes that are left out of the sum.
-    @inline(__always)
-    static func interaction(_ scores: UnsafePointer<Float>, queryCount nq: Int, offsets: UnsafePointer<Int>, count: Int) -> Float {
-        guard count > 0 else { return 0 }
-        let raw = UnsafeRawPointer(scores)
-        @inline(__always) func load(_ j: Int, _ group: Int) -> SIMD8<Float> {
-            raw.loadUnaligned(fromByteOffset: (offsets[j] &+ group &* 8) &* 4, as: SIMD8<Float>.self)
-        }
-        @inline(__always) func sum(_ v: SIMD8<Float>, lanes: Int) -> Float {
-            if lanes >= 8 { return v.sum() }
-            var total: Float = 0
-            for lane in 0..<lanes { total += v[lane] }
-            return total
-        }
-        let lastLanes = nq &- ((nq &- 1) >> 3) &* 8
-        switch (nq &+ 7) >> 3 {
-        case 1:
-            var a = SIMD8<Float>(repeating: -.infinity)
-            for j in 0..<count { let x = load(j, 0); a.replace(with: x, where: x .> a) }
-            return sum(a, lanes: lastLanes)
-        case 2:
-            var a = SIMD8<Float>(repeating: -.infinity), b = a
-            for j in 0..<count {
-                let x = load(j, 0), y = load(j, 1)
-                a.replace(with: x, where: x .> a)
-                b.replace(with: y, where: y .> b)
-            }
-            return a.sum() + sum(b, lanes: lastLanes)
-        case 3, 4:
-            let groups = (nq &+ 7) >> 3
-            var a = SIMD8<Float>(repeating: -.infinity), b = a, c = a, d = a
-            for j in 0..<count {
-                let x = load(j, 0), y = load(j, 1), z = load(j, 2)
-                a.replace(with: x, where: x .> a)
-                b.replace(with: y, where: y .> b)
-                c.replace(with: z, where: z .> c)
-                if groups == 4 { let w = load(j, 3); d.replace(with: w, where: w .> d) }
-            }
-            return groups == 3 ? a.sum() + b.sum() + sum(c, lanes: lastLanes) : a.sum() + b.sum() + c.sum() + sum(d, lanes: lastLanes)
-        default:
-            var total: Float = 0
-            var i = 0
-            while i < nq {
-                var best = SIMD8<Float>(repeating: -.infinity)
-                for j in 0..<count {
-                    let x = raw.loadUnaligned(fromByteOffset: (offsets[j] &+ i) &* 4, as: SIMD8<Float>.self)
-                    best.replace(with: x, where: x .> best)
-                }
-                total += sum(best, lanes: min(8, nq &- i))
-                i &+= 8
-            }
-            return total
-        }
     }
 }

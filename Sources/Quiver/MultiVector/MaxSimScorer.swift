@@ -49,7 +49,13 @@ final class MaxSimScorer {
 
     /// The MaxSim score of the document in `row`.
     func score(_ row: UInt32) throws -> Float {
-        guard let stored = try txn.unsafeGet(documents, key: compositeKey(collection, row)) else {
+        try txn.withCursor(documents) { cursor in try score(row, cursor: &cursor) }
+    }
+
+    /// The MaxSim score of the document in `row`, its token list read through `cursor`
+    /// (ascending rows through one cursor: LMDB looks in the current leaf page first).
+    func score(_ row: UInt32, cursor: inout Cursor) throws -> Float {
+        guard let stored = try cursor.find(compositeKey(collection, row))?.value else {
             throw QuiverError(.corrupted, "live document row \(row) has no token list", collection: name)
         }
         let document: DocumentTokens
@@ -74,14 +80,18 @@ final class MaxSimScorer {
     /// The best `k` of `rows` by MaxSim, as hits of distance `-score`.
     func top(_ rows: RowSet, k: Int) throws -> [Hit] {
         var top = TopK(k: k)
-        try rows.forEach { row in top.push(distance: -(try score(row)), row: row) }
+        try txn.withCursor(documents) { cursor in
+            try rows.forEach { row in top.push(distance: -(try score(row, cursor: &cursor)), row: row) }
+        }
         return top.sortedResults()
     }
 
     /// The best `k` of `candidates` by MaxSim.
     func top(_ candidates: [UInt32], k: Int) throws -> [Hit] {
         var top = TopK(k: k)
-        for row in candidates { top.push(distance: -(try score(row)), row: row) }
+        try txn.withCursor(documents) { cursor in
+            for row in candidates.sorted() { top.push(distance: -(try score(row, cursor: &cursor)), row: row) }
+        }
         return top.sortedResults()
     }
 }

@@ -155,6 +155,10 @@ extension CollectionWriter {
             try tokens.remove(old.allRows)
         }
         let rows = try document.tokens.withUnsafeBufferPointer { try tokens.add($0, count: document.count, document: row) }
+        if DocumentTokens.isRun(rows) {
+            // Older builds (format 1.3) read only listed rows: they must refuse the store.
+            try Database.raiseFormat(state.txn, meta: state.tables.meta, to: .withTokenRuns)
+        }
         try DocumentTokens.encode(originalCount: document.originalCount, rows: rows).withUnsafeBytes { try state.txn.put(table, key: key, value: $0) }
         try writeRecord(row: row, keyBytes: document.keyBytes, fields: document.fields)
     }

@@ -2,36 +2,73 @@ import QuiverStorage
 
 /// The `multivector.docs` value of one document: which token rows hold its (pooled) tokens.
 ///
-/// `tokens before pooling u32 · token count u32 · token row u32 × count`, little-endian
-/// (docs/file-format.md). Read in place: ``rows`` points into the memory map.
+/// Listed: `tokens before pooling u32 · token count u32 · token row u32 × count`; or, when the
+/// rows are consecutive (a document written at once into free rows at the end, the common case),
+/// a run (format 1.4): `tokens before pooling u32 · (token count | 0x8000_0000) u32 · first row
+/// u32`. Little-endian (docs/file-format.md). Read in place: ``rows`` points into the memory map.
 struct DocumentTokens {
     /// The tokens the document had when it was written, before pooling.
     var originalCount: Int
-    /// The stored token rows, as unaligned little-endian `u32`s in the map.
-    var rows: UnsafeRawBufferPointer
+    /// The stored tokens.
+    let count: Int
+    /// The first row of a run (rows `first ..< first + count`), `nil` for listed rows.
+    let runStart: UInt32?
+    /// Listed rows, as unaligned little-endian `u32`s in the map (empty for a run).
+    let rows: UnsafeRawBufferPointer
 
     static let headerBytes = 8
-
-    var count: Int { rows.count / 4 }
+    /// The flag of a run in the stored token count.
+    static let runFlag: UInt32 = 0x8000_0000
 
     @inline(__always)
-    func row(_ i: Int) -> UInt32 { UInt32(littleEndian: rows.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)) }
+    func row(_ i: Int) -> UInt32 {
+        if let runStart { return runStart &+ UInt32(truncatingIfNeeded: i) }
+        return UInt32(littleEndian: rows.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self))
+    }
 
     /// Decodes a stored value, checking its length.
     init(_ stored: UnsafeRawBufferPointer) throws(FormatError) {
         guard stored.count >= Self.headerBytes else { throw FormatError.invalid("document value of \(stored.count) bytes", at: 0) }
         originalCount = Int(UInt32(littleEndian: stored.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
-        let count = Int(UInt32(littleEndian: stored.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
-        guard count >= 1, stored.count == Self.headerBytes + count * 4, originalCount >= count else {
-            throw FormatError.invalid("document value of \(stored.count) bytes for \(count) tokens (\(originalCount) before pooling)", at: 4)
+        let word = UInt32(littleEndian: stored.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        if word & Self.runFlag != 0 {
+            count = Int(word & ~Self.runFlag)
+            guard stored.count == Self.headerBytes + 4, count >= 2, originalCount >= count else {
+                throw FormatError.invalid("document run value of \(stored.count) bytes for \(count) tokens (\(originalCount) before pooling)", at: 4)
+            }
+            let first = UInt32(littleEndian: stored.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+            guard UInt64(first) + UInt64(count) <= UInt64(UInt32.max) + 1 else {
+                throw FormatError.invalid("document run of \(count) tokens from row \(first) passes the last row", at: 8)
+            }
+            runStart = first
+            rows = UnsafeRawBufferPointer(start: nil, count: 0)
+        } else {
+            count = Int(word)
+            guard count >= 1, stored.count == Self.headerBytes + count * 4, originalCount >= count else {
+                throw FormatError.invalid("document value of \(stored.count) bytes for \(count) tokens (\(originalCount) before pooling)", at: 4)
+            }
+            runStart = nil
+            rows = UnsafeRawBufferPointer(rebasing: stored[Self.headerBytes...])
         }
-        rows = UnsafeRawBufferPointer(rebasing: stored[Self.headerBytes...])
     }
 
+    /// Whether `rows` are written as a run: two or more consecutive rows.
+    static func isRun(_ rows: [UInt32]) -> Bool {
+        guard rows.count >= 2 else { return false }
+        for i in 1..<rows.count where rows[i] != rows[0] &+ UInt32(i) { return false }
+        return true
+    }
+
+    /// The stored value of a document: a run when ``isRun(_:)``, else the listed rows.
     static func encode(originalCount: Int, rows: [UInt32]) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(headerBytes + rows.count * 4)
         out.appendLittleEndian(UInt32(originalCount))
+        if isRun(rows) {
+            out.appendLittleEndian(UInt32(rows.count) | runFlag)
+            out.appendLittleEndian(rows[0])
+            return out
+        }
+        out.reserveCapacity(headerBytes + rows.count * 4)
         out.appendLittleEndian(UInt32(rows.count))
         for row in rows { out.appendLittleEndian(row) }
         return out

@@ -392,7 +392,7 @@ struct MultiVectorTests {
             #expect(try c.indexParameters == nil)
         }
         #expect(try db.verify().isEmpty)
-        #expect(try store.open().formatVersion.description == "1.3")
+        #expect(try store.open().formatVersion.description == "1.4")
     }
 
     @Test("an int8 encoding of the tokens serves the token walk, is kept current and verified")

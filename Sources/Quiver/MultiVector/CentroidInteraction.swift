@@ -9,6 +9,9 @@ final class MaxSimScratch {
     private var documentCapacity = 0
     private(set) var listMarks: UnsafeMutablePointer<UInt32>
     private var listCapacity = 0
+    /// A document's lists gathered when its token rows are listed rather than a run.
+    private(set) var gathered: UnsafeMutablePointer<UInt32> = .allocate(capacity: 256)
+    private var gatheredCapacity = 256
     /// The mark of the current search: a slot equal to it is marked.
     private(set) var stamp: UInt32 = 0
 
@@ -20,6 +23,15 @@ final class MaxSimScratch {
     deinit {
         documentMarks.deallocate()
         listMarks.deallocate()
+        gathered.deallocate()
+    }
+
+    /// Room for the lists of `count` tokens in ``gathered``.
+    func reserveGathered(_ count: Int) {
+        guard count > gatheredCapacity else { return }
+        gathered.deallocate()
+        gatheredCapacity = count
+        gathered = .allocate(capacity: count)
     }
 
     /// Starts a search over `documents` document rows and `lists` lists: nothing is marked.
@@ -198,7 +210,6 @@ extension MaxSimSearch {
         }
         var shortlist = TopK(k: min(max(k, k * options.oversample), max(candidates.count, 1)))
         let noList = UInt32(nlist)
-        var gathered = [UInt32](repeating: 0, count: 64)
         for slot in 0..<tokenLists.count {
             if slot &+ 4 < tokenLists.count, let later = tokenLists[slot &+ 4].tokens.rows.baseAddress {
                 Kernels.prefetch(later, lines: (tokenLists[slot &+ 4].tokens.rows.count &+ 63) / 64)
@@ -215,11 +226,10 @@ extension MaxSimSearch {
             if let first = document.runStart, (Int(first) & plane.mask) &+ n <= plane.mask &+ 1 {
                 estimate = Kernels.centroidInteraction(scores: scores, queryCount: nq, lists: plane.pointer(first), count: n, listCount: noList)
             } else {
-                if n > gathered.count { gathered = [UInt32](repeating: 0, count: n) }
-                estimate = gathered.withUnsafeMutableBufferPointer { lists in
-                    for t in 0..<n { lists[t] = plane.pointer(document.row(t)).loadUnaligned(as: UInt32.self) }
-                    return Kernels.centroidInteraction(scores: scores, queryCount: nq, lists: lists.baseAddress!, count: n, listCount: noList)
-                }
+                scratch.reserveGathered(n)
+                let lists = scratch.gathered
+                for t in 0..<n { lists[t] = plane.pointer(document.row(t)).loadUnaligned(as: UInt32.self) }
+                estimate = Kernels.centroidInteraction(scores: scores, queryCount: nq, lists: lists, count: n, listCount: noList)
             }
             // A token without a list (written after the encoding was built and not yet in it)
             // reads S's row of -∞: a document none of whose tokens has one ranks last.

@@ -47,15 +47,19 @@ final class MaxSimScorer {
         best.deallocate()
     }
 
-    /// The MaxSim score of the document in `row`.
+    /// The MaxSim score of the document in `row` (one lookup: for rows in no order).
     func score(_ row: UInt32) throws -> Float {
-        try txn.withCursor(documents) { cursor in try score(row, cursor: &cursor) }
+        try score(row, stored: try txn.unsafeGet(documents, key: compositeKey(collection, row)))
     }
 
     /// The MaxSim score of the document in `row`, its token list read through `cursor`
     /// (ascending rows through one cursor: LMDB looks in the current leaf page first).
     func score(_ row: UInt32, cursor: inout Cursor) throws -> Float {
-        guard let stored = try cursor.find(compositeKey(collection, row))?.value else {
+        try score(row, stored: try cursor.find(compositeKey(collection, row))?.value)
+    }
+
+    private func score(_ row: UInt32, stored: UnsafeRawBufferPointer?) throws -> Float {
+        guard let stored else {
             throw QuiverError(.corrupted, "live document row \(row) has no token list", collection: name)
         }
         let document: DocumentTokens

@@ -59,6 +59,7 @@ struct InspectCommand: ParsableCommand {
             out += "  \(c.name): \(describe(c.schema))\n"
             out +=
                 "    records \(grouped(c.count)), rows \(grouped(c.rowCount)) (\(grouped(c.rowCount - c.count)) free), \(grouped(c.rowsPerBlock)) rows per vector block\n"
+            if c.floatsKeptAsInt8 { out += "    float vectors kept only as int8 codes\n" }
             if let t = c.tokens {
                 out +=
                     "    tokens \(grouped(t.storedTokens)) stored of \(grouped(t.tokensBeforePooling)) before pooling"
@@ -77,6 +78,7 @@ struct InspectCommand: ParsableCommand {
                 if let q = quality[c.name]?[i] {
                     if let mse = q.meanSquaredError { out += "; mean squared error \(String(format: "%.6g", mse))" }
                     if let r = q.recallOfCodes { out += "; codes-alone recall@\(q.k) \(String(format: "%.4f", r)) (\(q.sampledRows) queries)" }
+                    if q.againstInt8Floats { out += " (against the int8 codes that keep the floats)" }
                 }
                 out += "\n"
             }
@@ -133,6 +135,7 @@ struct InspectCommand: ParsableCommand {
                             ("records", .number(c.count)),
                             ("rows", .number(c.rowCount)),
                             ("rows_per_block", .number(c.rowsPerBlock)),
+                            ("floats_kept_as_int8", .bool(c.floatsKeptAsInt8)),
                             ("tokens", c.tokens.map { t in
                                 .object([
                                     ("documents", .number(t.documents)),
@@ -248,6 +251,7 @@ func encodingJSON(_ e: EncodingInfo, quality: EncodingQuality?) -> JSONOutput {
         fields.append(("quality_queries", .number(quality.sampledRows)))
         fields.append(("mean_squared_error", quality.meanSquaredError.map { .rounded($0, 8) } ?? .null))
         fields.append(("recall_of_codes_at_\(quality.k)", quality.recallOfCodes.map { .rounded($0, 4) } ?? .null))
+        fields.append(("against_int8_floats", .bool(quality.againstInt8Floats)))
     }
     return .object(fields)
 }

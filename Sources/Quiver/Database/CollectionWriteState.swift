@@ -316,6 +316,21 @@ final class CollectionWriteState {
             discardGraphChanges()
             try HNSWMaintenance(snapshot: snapshot).apply(removed: removed, inserted: inserted)
         }
+        // Floats kept only as int8: the float rows were written so that the codes (and the
+        // graph) could be made from them, and go now.
+        if descriptor.floatCodesID != nil { try deleteFloatBlocks() }
+    }
+
+    /// Deletes every float block of the collection.
+    func deleteFloatBlocks() throws {
+        let first = compositeKey(descriptor.id, 0)
+        try txn.withCursor(tables.floatBlocks) { cursor in
+            var entry = try cursor.seek(first)
+            while let e = entry, e.key.count == 8, e.key.bigEndianUInt64(at: 0) >> 32 == first >> 32 {
+                try cursor.deleteCurrent()
+                entry = try cursor.seek(first)
+            }
+        }
     }
 
     /// Writes blocks in ascending order, appending (LMDB: `MDB_APPEND`) those past the table's

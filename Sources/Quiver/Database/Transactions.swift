@@ -77,9 +77,7 @@ public final class WriteTransaction {
             try Database.raiseFormat(txn, meta: tables.meta, to: .withMultiVector)
             try CollectionCounters().encoded.withUnsafeBytes { try txn.put(tables.counters, key: compositeKey(nextID + 1, 0), value: $0) }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let json = Array(try encoder.encode(descriptor))
+        let json = try descriptor.encodedJSON
         try metaKey.withUnsafeBytes { k in try json.withUnsafeBytes { try txn.put(tables.meta, key: k, value: $0) } }
         var next: [UInt8] = []
         next.appendLittleEndian(nextID + idsTaken)

@@ -66,7 +66,11 @@ struct Codebook: Hashable {
     /// The part of a stored float row this encoding reads: the prefix, re-normalised for
     /// cosine, into `scratch` (`dimensions` floats) — or the row itself when it is whole.
     func input(_ row: UnsafeRawPointer, metric: Metric, fullDimensions: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
-        let floats = row.assumingMemoryBound(to: Float.self)
+        input(row.assumingMemoryBound(to: Float.self), metric: metric, fullDimensions: fullDimensions, scratch: scratch)
+    }
+
+    /// ``input(_:metric:fullDimensions:scratch:)`` of a vector already read.
+    func input(_ floats: UnsafePointer<Float>, metric: Metric, fullDimensions: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
         guard dimensions != fullDimensions, metric == .cosine else { return floats }
         scratch.update(from: floats, count: dimensions)
         _ = VectorMath.normalize(scratch, count: dimensions)

@@ -36,7 +36,9 @@ extension CollectionWriter {
     }
 
     /// Retrains encodings with the parameters they were built with, on a fresh sample of the
-    /// current rows, and re-encodes every row: for when the data has drifted.
+    /// current rows, and re-encodes every row: for when the data has drifted. The int8 codes
+    /// that keep a collection's floats (``keepFloatsOnlyAsInt8(threads:progress:)``) are not
+    /// retrained: asking for them throws ``QuiverError/Code/invalidArgument``.
     /// - Parameters:
     ///   - encoding: the encoding to retrain (with `prefix`), or `nil` for all of them.
     /// - Returns: what was rebuilt.
@@ -52,17 +54,22 @@ extension CollectionWriter {
             guard !codebooks.isEmpty else {
                 throw QuiverError(.encodingNotFound, "the collection has no \(encoding) encoding\(prefix.map { " of prefix \($0)" } ?? "")", collection: name)
             }
+        } else {
+            // All of them but the int8 codes that keep the floats (they have no floats to learn from).
+            codebooks.removeAll { $0.id == state.vectorState.descriptor.floatCodesID }
         }
         return try codebooks.map { try buildEncoding($0.parameters, threads: threads, progress: progress) }
     }
 
     /// Deletes an encoding and its codes.
-    /// - Throws: ``QuiverError/Code/encodingNotFound`` when the collection does not have it.
+    /// - Throws: ``QuiverError/Code/encodingNotFound`` when the collection does not have it;
+    ///   ``QuiverError/Code/invalidArgument`` for the int8 codes that keep the floats.
     public func dropEncoding(_ encoding: VectorEncoding, prefix: Int? = nil) throws {
         try state.flush()
         guard let codebook = try EncodingMaintenance.codebook(state.vectorState.snapshot, encoding: encoding, prefix: prefix) else {
             throw QuiverError(.encodingNotFound, "the collection has no \(encoding) encoding\(prefix.map { " of prefix \($0)" } ?? "")", collection: name)
         }
+        try EncodingMaintenance.checkReplaceable(codebook, snapshot: state.vectorState.snapshot)
         try EncodingMaintenance(snapshot: state.vectorState.snapshot).drop(codebook)
         state.vectorState.encodingsChanged()
     }

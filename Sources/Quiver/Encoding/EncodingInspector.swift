@@ -82,19 +82,20 @@ struct EncodingInspector {
     func quality(_ codebook: Codebook, queries: Int, k: Int) throws -> EncodingQuality {
         let live = try FilterEvaluator.liveRows(snapshot)
         let sample = EncodingMaintenance.sample(live, count: queries, seed: codebook.parameters.seed ^ 0x1D5A)
-        let floats = VectorRows(snapshot: snapshot, bits: false)
+        let floats = try StoredFloats(snapshot: snapshot)
         guard let codes = EncodingMaintenance.rows(snapshot, codebook) else { return EncodingQuality(sampledRows: 0) }
         let metric = snapshot.descriptor.schema.metric
         let dimensions = snapshot.descriptor.dimensions
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: codebook.dimensions)
         let decoded = UnsafeMutablePointer<Float>.allocate(capacity: codebook.dimensions)
-        defer { scratch.deallocate(); decoded.deallocate() }
+        let stored = UnsafeMutablePointer<Float>.allocate(capacity: dimensions)
+        defer { scratch.deallocate(); decoded.deallocate(); stored.deallocate() }
         var squaredError = 0.0
         var reconstructs = true
         let lists = codebook.isInverted ? try IVFLists(snapshot: snapshot, codebook: codebook) : nil
         var entry = [UInt8](repeating: 0, count: (lists?.entryStride ?? 0) + 4)
         for row in sample {
-            let input = codebook.input(floats.pointer(row), metric: metric, fullDimensions: dimensions, scratch: scratch)
+            let input = codebook.input(floats.vector(row, scratch: stored), metric: metric, fullDimensions: dimensions, scratch: scratch)
             if let lists {
                 // Codes are a function of the stored floats: encode again and decode.
                 let list = lists.assign(input)
@@ -117,9 +118,9 @@ struct EncodingInspector {
         var expected = 0
         let prefix = codebook.dimensions == dimensions ? nil : codebook.dimensions
         for row in sample {
-            let vector = Array(UnsafeBufferPointer(start: floats.pointer(row).assumingMemoryBound(to: Float.self), count: dimensions))
+            let vector = Array(UnsafeBufferPointer(start: floats.vector(row, scratch: stored), count: dimensions))
             let exactOptions = SearchOptions(prefix: prefix, candidates: .floats, rescore: false, strategy: .exact)
-            let exact = try reader.exactScanHits(vector, k: k, rows: live, options: exactOptions)
+            let exact = try reader.exactScanHits(vector, k: k, rows: live, options: exactOptions, context: context)
             let options = SearchOptions(prefix: prefix, rescore: false, strategy: .exact)
             let coded = codebook.isInverted
                 ? try reader.ivfSearch(codebook, context: context, query: vector, full: vector, rows: nil, k: k, options: options)
@@ -130,7 +131,8 @@ struct EncodingInspector {
         }
         return EncodingQuality(sampledRows: sample.count,
                                meanSquaredError: reconstructs && !sample.isEmpty ? squaredError / Double(sample.count) : nil,
-                               recallOfCodes: expected == 0 ? nil : Double(found) / Double(expected), k: k)
+                               recallOfCodes: expected == 0 ? nil : Double(found) / Double(expected), k: k,
+                               againstInt8Floats: floats.areDecoded)
     }
 }
 
@@ -147,6 +149,11 @@ public struct EncodingQuality: Sendable, Hashable {
     public var recallOfCodes: Double?
     /// The `k` of ``recallOfCodes``.
     public var k: Int = 10
+    /// Whether the reference vectors were the int8 codes that keep the collection's floats
+    /// (``CollectionWriter/keepFloatsOnlyAsInt8(threads:progress:)``), decoded: the floats
+    /// written are gone, so errors and recall are measured against those, and the int8
+    /// encoding itself measures no error and recall 1.
+    public var againstInt8Floats: Bool = false
 }
 
 extension CollectionReader {
@@ -163,11 +170,15 @@ extension CollectionReader {
         return try EncodingInspector(snapshot: snapshot).quality(codebook, queries: queries, k: k)
     }
 
-    /// The exact float scan's best `k` of `rows` (on ``SearchOptions/prefix`` when set).
-    func exactScanHits(_ query: [Float], k: Int, rows: RowSet, options: SearchOptions) throws -> [Hit] {
+    /// The exact float scan's best `k` of `rows` (on ``SearchOptions/prefix`` when set); the
+    /// scan of the int8 codes that keep the floats, for a collection that keeps them only so.
+    func exactScanHits(_ query: [Float], k: Int, rows: RowSet, options: SearchOptions, context: SearchContext) throws -> [Hit] {
         var full = query
         if snapshot.descriptor.schema.metric == .cosine {
             _ = full.withUnsafeMutableBufferPointer { VectorMath.normalize($0.baseAddress!, count: $0.count) }
+        }
+        if let floatCodes = context.floatCodes {
+            return try codeScan(floatCodes, context: context, query: query, full: full, rows: rows, k: k, options: options)
         }
         let scanner = ExactScanner(snapshot: snapshot)
         let metric = snapshot.descriptor.schema.metric

@@ -98,7 +98,10 @@ struct EncodingMaintenance {
         let existing = try Self.codebooks(snapshot)
         let dimensions = parameters.prefix ?? descriptor.dimensions
         let replaced = existing.first { $0.encoding == parameters.encoding && $0.dimensions == dimensions }
-        if let replaced { try drop(replaced) }
+        if let replaced {
+            try Self.checkReplaceable(replaced, snapshot: snapshot)
+            try drop(replaced)
+        }
         let used = Set(existing.map(\.id))
         guard let newID = (1...255).lazy.map(UInt8.init).first(where: { !used.contains($0) || $0 == replaced?.id }) else {
             throw QuiverError(.invalidArgument, "a collection holds at most 255 encodings", collection: snapshot.name)
@@ -113,12 +116,13 @@ struct EncodingMaintenance {
         }
         try Database.raiseFormat(txn, meta: snapshot.tables.meta, to: .withEncodings)
         let sample = Self.sample(live, count: parameters.sampleSize, seed: parameters.seed)
-        let codebook = try train(parameters, id: newID, dimensions: dimensions, sample: sample, threads: threads, progress: progress)
+        let floats = try StoredFloats(snapshot: snapshot)
+        let codebook = try train(parameters, id: newID, dimensions: dimensions, sample: sample, floats: floats, threads: threads, progress: progress)
         try codebook.encoded.withUnsafeBytes { try txn.put(metaTable, key: compositeKey(id, UInt32(codebook.id)), value: $0) }
         if codebook.isInverted {
-            try IVFLists(snapshot: snapshot, codebook: codebook).build(live: live, progress: progress)
+            try IVFLists(snapshot: snapshot, codebook: codebook).build(live: live, floats: floats, progress: progress)
         } else {
-            try encodeAll(codebook, live: live, progress: progress)
+            try encodeAll(codebook, live: live, floats: floats, progress: progress)
         }
         return codebook
     }
@@ -148,28 +152,29 @@ struct EncodingMaintenance {
 
     /// The training vectors: the sample rows' floats (or prefixes, re-normalised for cosine),
     /// contiguous.
-    private func trainingVectors(_ sample: [UInt32], dimensions: Int) -> [Float] {
-        let floats = VectorRows(snapshot: snapshot, bits: false)
+    private func trainingVectors(_ sample: [UInt32], dimensions: Int, floats: StoredFloats) -> [Float] {
         let metric = descriptor.schema.metric
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: descriptor.dimensions)
+        defer { scratch.deallocate() }
         var out = [Float](repeating: 0, count: sample.count * dimensions)
         out.withUnsafeMutableBufferPointer { buffer in
             for (i, row) in sample.enumerated() {
                 let target = buffer.baseAddress! + i * dimensions
-                target.update(from: floats.pointer(row).assumingMemoryBound(to: Float.self), count: dimensions)
+                target.update(from: floats.vector(row, scratch: scratch), count: dimensions)
                 if metric == .cosine && dimensions != descriptor.dimensions { _ = VectorMath.normalize(target, count: dimensions) }
             }
         }
         return out
     }
 
-    private func train(_ parameters: EncodingParameters, id: UInt8, dimensions: Int, sample: [UInt32], threads: Int,
+    private func train(_ parameters: EncodingParameters, id: UInt8, dimensions: Int, sample: [UInt32], floats: StoredFloats, threads: Int,
                        progress: (@Sendable (String, Int, Int) -> Void)?) throws -> Codebook {
         let model: Codebook.Model
         switch parameters.encoding {
         case .binary:
             model = .binary
         case .int8:
-            let vectors = trainingVectors(sample, dimensions: dimensions)
+            let vectors = trainingVectors(sample, dimensions: dimensions, floats: floats)
             var low = [Float](repeating: .infinity, count: dimensions)
             var high = [Float](repeating: -.infinity, count: dimensions)
             for i in 0..<sample.count {
@@ -181,7 +186,7 @@ struct EncodingMaintenance {
             }
             model = .int8(offsets: low, scales: zip(low, high).map { ($1 - $0) / 255 })
         case .pq(let m):
-            let vectors = trainingVectors(sample, dimensions: dimensions)
+            let vectors = trainingVectors(sample, dimensions: dimensions, floats: floats)
             let pq = vectors.withUnsafeBufferPointer { v in
                 ProductQuantizer.train(points: v.baseAddress!, count: sample.count, dimensions: dimensions, m: m,
                                        iterations: parameters.iterations, seed: parameters.seed,
@@ -190,7 +195,7 @@ struct EncodingMaintenance {
             }
             model = .pq(pq)
         case .ivfpq(let nlist, let m):
-            var vectors = trainingVectors(sample, dimensions: dimensions)
+            var vectors = trainingVectors(sample, dimensions: dimensions, floats: floats)
             let report = progress.map { report in { (done: Int, total: Int) in report("training", done, total) } }
             let coarse = vectors.withUnsafeBufferPointer { v in
                 KMeans.train(points: v.baseAddress!, count: sample.count, dimensions: dimensions, clusters: nlist,
@@ -227,14 +232,14 @@ struct EncodingMaintenance {
     }
 
     /// Encodes every live row into fresh blocks (rows that are not live are zero).
-    private func encodeAll(_ codebook: Codebook, live: RowSet, progress: (@Sendable (String, Int, Int) -> Void)?) throws {
+    private func encodeAll(_ codebook: Codebook, live: RowSet, floats: StoredFloats, progress: (@Sendable (String, Int, Int) -> Void)?) throws {
         let rowCount = Int(snapshot.counters.rowCount)
         let rowsPerBlock = descriptor.rowsPerBlock
         let stride = codebook.stride
-        let floats = VectorRows(snapshot: snapshot, bits: false)
         var lastKey = try txn.withCursor(codesTable) { cursor in try cursor.last().map { $0.key.bigEndianUInt64(at: 0) } } ?? 0
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(codebook.dimensions, 1))
-        defer { scratch.deallocate() }
+        let decoded = UnsafeMutablePointer<Float>.allocate(capacity: descriptor.dimensions)
+        defer { scratch.deallocate(); decoded.deallocate() }
         let metric = descriptor.schema.metric
         let blocks = (rowCount + rowsPerBlock - 1) / rowsPerBlock
         for block in 0..<blocks {
@@ -246,7 +251,7 @@ struct EncodingMaintenance {
             for local in 0..<min(rowsPerBlock, rowCount - block * rowsPerBlock) {
                 let row = UInt32(block * rowsPerBlock + local)
                 guard live.contains(row) else { continue }
-                let input = codebook.input(floats.pointer(row), metric: metric, fullDimensions: descriptor.dimensions, scratch: scratch)
+                let input = codebook.input(floats.vector(row, scratch: decoded), metric: metric, fullDimensions: descriptor.dimensions, scratch: scratch)
                 codebook.encode(input, into: target.baseAddress! + local * stride)
             }
             if block % 64 == 63 { progress?("encoding", (block + 1) * rowsPerBlock, rowCount) }

@@ -99,20 +99,20 @@ struct IVFLists {
     // MARK: build and upkeep
 
     /// Assigns and encodes every live row, writes every list and the row plane.
-    func build(live: RowSet, progress: (@Sendable (String, Int, Int) -> Void)?) throws {
+    func build(live: RowSet, floats: StoredFloats, progress: (@Sendable (String, Int, Int) -> Void)?) throws {
         let rowCount = Int(snapshot.counters.rowCount)
-        let floats = VectorRows(snapshot: snapshot, bits: false)
         let metric = snapshot.descriptor.schema.metric
         var listRows = [[UInt32]](repeating: [], count: nlist)
         var listEntries = [[UInt8]](repeating: [], count: nlist)
         var listOfRow = [UInt32](repeating: Self.noList, count: rowCount)
         let residual = UnsafeMutablePointer<Float>.allocate(capacity: dimensions)
         let input = UnsafeMutablePointer<Float>.allocate(capacity: dimensions)
+        let decoded = UnsafeMutablePointer<Float>.allocate(capacity: snapshot.descriptor.dimensions)
         var entry = [UInt8](repeating: 0, count: entryStride)
-        defer { residual.deallocate(); input.deallocate() }
+        defer { residual.deallocate(); input.deallocate(); decoded.deallocate() }
         var done = 0
         live.forEach { row in
-            let vector = codebook.input(floats.pointer(row), metric: metric, fullDimensions: snapshot.descriptor.dimensions, scratch: input)
+            let vector = codebook.input(floats.vector(row, scratch: decoded), metric: metric, fullDimensions: snapshot.descriptor.dimensions, scratch: input)
             let list = assign(vector)
             entry.withUnsafeMutableBytes { self.entry(vector, list: list, residual: residual, into: $0.baseAddress!) }
             listRows[list].append(row)

@@ -19,6 +19,12 @@ struct CollectionDescriptor: Codable, Sendable, Hashable {
     /// For multi-vector collections: the id of the token space, the rows that hold every
     /// document's token vectors (see ``tokenDescriptor``); `nil` for the other kinds.
     var tokenSpace: UInt32?
+    /// For a float32 collection whose floats are kept only as int8 codes
+    /// (``CollectionWriter/keepFloatsOnlyAsInt8(threads:progress:)``, format 1.5): the id of
+    /// that int8 encoding, whose codes stand in for the float rows everywhere. Float blocks are
+    /// then written only for the length of a flush (the codes are made from them) and deleted
+    /// before it ends. `nil` for every other collection (and absent from its JSON).
+    var floatCodesID: UInt8?
 
     /// The byte size one block aims at: small enough that a one-record upsert copies little
     /// (LMDB copies a whole value on first write in a transaction), large enough that a scan
@@ -46,6 +52,19 @@ struct CollectionDescriptor: Codable, Sendable, Hashable {
     var tokenDescriptor: CollectionDescriptor? {
         guard let tokenSpace, case .multiVector(let d, _, _) = schema.vectors else { return nil }
         return CollectionDescriptor(id: tokenSpace, name: name, schema: CollectionSchema(vectors: .float32(dimensions: d), metric: .dot))
+    }
+
+    /// Whether `vectors.f32` holds the collection's float rows (it has floats, and they are not
+    /// kept only as int8 codes).
+    var storesFloatRows: Bool { floatStride > 0 && floatCodesID == nil }
+
+    /// The record stored under ``metaKey(_:)``: sorted-key JSON.
+    var encodedJSON: [UInt8] {
+        get throws {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return Array(try encoder.encode(self))
+        }
     }
 
     var blockShift: Int { rowsPerBlock.trailingZeroBitCount }

@@ -10,7 +10,7 @@ public struct FormatVersion: Sendable, Hashable, CustomStringConvertible {
     /// Compatible additions bump the minor version.
     public var minor: UInt16
     /// The version this build writes.
-    public static let current = FormatVersion(major: 1, minor: 4)
+    public static let current = FormatVersion(major: 1, minor: 5)
     /// The first version with HNSW indexes; a store is marked with it when it gets its first
     /// index, so that a build that knows only 1.0 refuses it instead of ignoring the graph.
     static let withIndexes = FormatVersion(major: 1, minor: 1)
@@ -24,6 +24,9 @@ public struct FormatVersion: Sendable, Hashable, CustomStringConvertible {
     /// The first version whose documents may store their token rows as a run (first row and
     /// count, `multivector.docs`); raised when the first such document is written.
     static let withTokenRuns = FormatVersion(major: 1, minor: 4)
+    /// The first version in which a collection may keep its floats only as int8 codes
+    /// (`floatCodesID` in its descriptor, no float blocks); raised when the first one does.
+    static let withFloatCodes = FormatVersion(major: 1, minor: 5)
     /// What a new store is marked with (indexes raise it, see ``withIndexes``).
     static let created = FormatVersion(major: 1, minor: 0)
     /// `major.minor`.

@@ -23,8 +23,8 @@ final class InsertScratch: WalkScratch {
     let pairQuery: UnsafeMutableRawPointer
 
     init(space: GraphSpace) {
-        query = .allocate(byteCount: max(space.queryBytes, 8), alignment: 64)
-        pairQuery = .allocate(byteCount: max(space.queryBytes, 8), alignment: 64)
+        query = .allocate(byteCount: max(space.rowQueryBytes, 8), alignment: 64)
+        pairQuery = .allocate(byteCount: max(space.rowQueryBytes, 8), alignment: 64)
     }
 
     deinit {
@@ -111,6 +111,12 @@ struct GraphInserter {
     /// hnswlib does): walking the candidates nearest first, keep one unless it is nearer to an
     /// already kept neighbour than to the base node. This spreads links across directions,
     /// which keeps clustered data navigable.
+    ///
+    /// A candidate whose stored vector is byte for byte a kept neighbour's is dropped too: the
+    /// rule alone never drops exact duplicates (every distance among them ties), so a group of
+    /// identical vectors larger than a list filled each other's lists, and the rows that lost
+    /// their in-links could not be relinked without stranding others (found by FuzzHNSW with
+    /// floats kept as int8, where vectors outside the trained ranges clamp to one code).
     /// - Parameters:
     ///   - sorted: candidate keys (distance to the base node, node), ascending.
     ///   - alpha: a candidate is dropped only when `alpha ×` its distance to a kept neighbour is
@@ -124,10 +130,16 @@ struct GraphInserter {
             if kept.count >= limit { break }
             let d = candidateDistance(key)
             let candidate = space.rowAsQuery(walker.row(level: level, candidateNode(key)), scratch: scratch.pairQuery)
+            let candidateRow = walker.row(level: level, candidateNode(key))
             var good = true
-            for other in kept where alpha * space.distance(candidate, walker.row(level: level, candidateNode(other))) < d {
-                good = false
-                break
+            for other in kept {
+                let otherRow = walker.row(level: level, candidateNode(other))
+                let between = space.distance(candidate, otherRow)
+                // Not nearer to `other` than to the base node, but possibly a copy of it.
+                if alpha * between < d || (between <= d && space.storesSameVector(candidateRow, otherRow)) {
+                    good = false
+                    break
+                }
             }
             if good { kept.append(key) }
         }

@@ -1,3 +1,4 @@
+import Foundation
 import QuiverKernels
 
 /// The distance a graph is built and searched with, over vectors read in place.
@@ -13,9 +14,24 @@ struct GraphSpace {
     /// Floats, or 64-bit words for ``Kind/hamming``.
     let components: Int
     let rows: VectorRows
+    /// The encoding whose codes `rows` are (`nil` for floats and bits): a stored int8 code
+    /// becomes a query by decoding it (``rowAsQuery(_:scratch:)``).
+    let codebook: Codebook?
+
+    /// The space an index is built and walked on: the plane its header names, or for a
+    /// collection that keeps its floats only as int8 codes (`floatCodes`, the space on them)
+    /// those codes in place of the floats.
+    init(index header: HNSWHeader, snapshot: CollectionSnapshot, floatCodes: GraphSpace?) {
+        if header.space == .floats, let floatCodes {
+            self = floatCodes
+        } else {
+            self.init(header: header, metric: snapshot.descriptor.schema.metric, rows: VectorRows(snapshot: snapshot, bits: header.space == .bits))
+        }
+    }
 
     init(header: HNSWHeader, metric: Metric, rows: VectorRows) {
         self.rows = rows
+        codebook = nil
         components = header.components
         switch header.space {
         case .bits: kind = .hamming
@@ -27,6 +43,7 @@ struct GraphSpace {
     /// Walks the graph on an encoding's codes (`rows` are the code rows).
     init(codebook: Codebook, metric: Metric, rows: VectorRows) {
         self.rows = rows
+        self.codebook = codebook
         switch codebook.model {
         case .int8:
             kind = .int8(metric)
@@ -116,10 +133,26 @@ struct GraphSpace {
         }
     }
 
-    /// `row`'s stored vector as a query: the row in place, or for a cosine prefix a normalised
-    /// copy in `scratch` (`queryBytes` bytes).
+    /// Whether rows `a` and `b` hold byte-identical stored vectors (or codes).
+    func storesSameVector(_ a: UInt32, _ b: UInt32) -> Bool {
+        memcmp(rows.pointer(a), rows.pointer(b), rows.stride) == 0
+    }
+
+    /// Bytes of the scratch ``rowAsQuery(_:scratch:)`` needs: the prepared query, and for
+    /// int8 codes the decoded vector after it.
+    var rowQueryBytes: Int { codebook == nil ? queryBytes : queryBytes + components * 4 }
+
+    /// `row`'s stored vector as a query: the row in place, for a cosine prefix a normalised
+    /// copy, for an int8 code its decoded vector prepared as a query; in `scratch`
+    /// (``rowQueryBytes`` bytes).
     func rowAsQuery(_ row: UInt32, scratch: UnsafeMutableRawPointer) -> UnsafeRawPointer {
         let stored = rows.pointer(row)
+        if case .int8(let metric) = kind, let codebook {
+            let decoded = (scratch + queryBytes).assumingMemoryBound(to: Float.self)
+            _ = codebook.decode(stored, into: decoded)
+            codebook.prepare(decoded, metric: metric, into: scratch)
+            return UnsafeRawPointer(scratch)
+        }
         guard case .cosinePrefix = kind else { return stored }
         let q = scratch.assumingMemoryBound(to: Float.self)
         q.update(from: stored.assumingMemoryBound(to: Float.self), count: components)

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Replays a byte string as a workload of upserts, deletes, index and encoding builds and
-/// searches on a fresh store, checking after every transaction that the graph, the code blocks
+/// Replays a byte string as a workload of upserts, deletes, index and encoding builds, the
+/// switch to floats kept only as int8, and searches on a fresh store, checking after every transaction that the graph, the code blocks
 /// and the IVF lists keep their invariants (``Database/verify()``) and that index searches and
 /// fully rescored code scans agree with the exact scan.
 ///
@@ -62,7 +62,16 @@ public enum GraphWorkload {
                 if indexed && op & 0x80 != 0 {
                     try db.dropIndex(collection: "g")
                     indexed = false
-                } else if op & 0x80 == 0 {
+                } else if op & 0x80 != 0 {
+                    // From here on the int8 codes are the vectors: every check below compares
+                    // searches on them with the exact scan of them.
+                    do {
+                        try db.write { tx in _ = try tx.collection("g").keepFloatsOnlyAsInt8(threads: 1) }
+                        if !encodings.contains(.int8) { encodings.append(.int8) }
+                    } catch let error as QuiverError where error.code == .invalidArgument {
+                        // No rows to train on.
+                    }
+                } else {
                     // int8 codes, or two IVF lists of 1-byte PQ codes (m = 1 divides every dimension).
                     let encoding: VectorEncoding = op & 0x08 == 0 ? .int8 : .ivfpq(nlist: 2, m: 1)
                     do {

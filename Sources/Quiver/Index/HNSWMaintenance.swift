@@ -79,8 +79,11 @@ struct HNSWMaintenance {
         }
     }
 
-    func space(_ header: HNSWHeader) -> GraphSpace {
-        GraphSpace(header: header, metric: snapshot.descriptor.schema.metric, rows: VectorRows(snapshot: snapshot, bits: header.space == .bits))
+    func space(_ header: HNSWHeader) throws -> GraphSpace {
+        let floatCodes = try EncodingMaintenance.floatCodes(snapshot).flatMap { codebook in
+            EncodingMaintenance.rows(snapshot, codebook).map { GraphSpace(codebook: codebook, metric: snapshot.descriptor.schema.metric, rows: $0) }
+        }
+        return GraphSpace(index: header, snapshot: snapshot, floatCodes: floatCodes)
     }
 
     // MARK: build
@@ -94,7 +97,7 @@ struct HNSWMaintenance {
         let live = try FilterEvaluator.liveRows(snapshot)
         let rowCount = Int(snapshot.counters.rowCount)
         let graph = GraphStore(geometry: header.geometry, collection: id, table: linksTable, txn: txn, writable: true)
-        let space = space(header)
+        let space = try space(header)
 
         // Levels and slots first (drawn per row, so they do not depend on thread timing).
         var rows: [UInt32] = []
@@ -176,7 +179,7 @@ struct HNSWMaintenance {
         let rowCount = Int(snapshot.counters.rowCount)
         let graph = GraphStore(geometry: header.geometry, collection: id, table: linksTable, txn: txn, writable: true)
         graph.reserve(level: 0, records: rowCount)
-        let space = space(header)
+        let space = try space(header)
         let live = try FilterEvaluator.liveRows(snapshot)
         let walker = GraphWalker(graph: graph, space: space, locks: nil)
         let scratch = InsertScratch(space: space)

@@ -41,8 +41,10 @@ struct IndexSearch {
     /// The best `k` rows for `query` (floats, already normalised for cosine) or `bits`; with
     /// a `codebook` of the vector the graph is built on, the walk scores that encoding's codes.
     func run(floats: [Float]?, bits: [UInt64]?, k: Int, ef requested: Int?, filter: RowSet?, plan: FilteredPlan?,
-             options: SearchOptions, codebook: Codebook? = nil) throws -> [Hit] {
+             options: SearchOptions, codebook chosen: Codebook? = nil) throws -> [Hit] {
         guard !header.isEmpty, let graph = context.graph, var space = context.space else { return [] }
+        // Floats kept only as int8: the graph lives on those codes.
+        let codebook = chosen ?? context.floatCodes
         let dimensions = snapshot.descriptor.dimensions
         let fullSearch = options.prefix == nil || options.prefix == dimensions
         var rescores = (header.space == .prefix && (fullSearch || options.rescore)) || (header.space == .bits && floats != nil && context.floatRows != nil
@@ -53,7 +55,8 @@ struct IndexSearch {
            let codeSpace = context.codeSpace(codebook, snapshot: snapshot) {
             space = codeSpace
             codes = codebook
-            rescores = options.rescore || (header.space == .prefix && fullSearch)
+            // The codes that keep the floats are the full precision there is.
+            rescores = (options.rescore || (header.space == .prefix && fullSearch)) && codebook.id != context.floatCodes?.id
         }
         let shortlist = rescores ? max(k * options.oversample, k) : k
         var ef = max(requested ?? header.efSearch, shortlist)
@@ -89,8 +92,16 @@ struct IndexSearch {
             }
         }
         let found = results.sortInPlace()
-        guard rescores, let floats, let floatRows = context.floatRows else {
+        guard rescores, let floats else {
             return found.prefix(k).map { Hit(distance: candidateDistance($0), row: candidateNode($0)) }
+        }
+        guard let floatRows = context.floatRows else {
+            // Floats kept only as int8: rescore on those codes.
+            let shortlisted = found.prefix(shortlist).map { Hit(distance: candidateDistance($0), row: candidateNode($0)) }
+            guard context.floatCodes != nil else { return Array(shortlisted.prefix(k)) }
+            return try floats.withUnsafeBufferPointer {
+                try ExactScanner(snapshot: snapshot, floatCodes: context.floatCodes).rescore(shortlisted, query: $0.baseAddress!, k: k)
+            }
         }
         // Rescore the shortlist on the full float vectors.
         let kernel = DistanceKernel.forFloats(metric: snapshot.descriptor.schema.metric, prefix: false)

@@ -26,6 +26,8 @@ final class SearchContext: WalkScratch {
     /// The collection's encodings, and the spaces that walk the graph on their codes (made on
     /// first use).
     private(set) var codebooks: [Codebook] = []
+    /// The int8 encoding that keeps the floats of a collection that keeps them only so.
+    private(set) var floatCodes: Codebook?
     private var codeSpaces: [UInt8: GraphSpace] = [:]
     /// Marks reused by multi-vector searches through IVF lists (made on first use).
     private(set) lazy var maxSim = MaxSimScratch()
@@ -64,6 +66,7 @@ final class SearchContext: WalkScratch {
         }
         key = txn.isReadOnly ? current : nil
         codebooks = try EncodingMaintenance.codebooks(snapshot)
+        floatCodes = try EncodingMaintenance.floatCodes(snapshot, among: codebooks)
         codeSpaces = [:]
         ownerRows = nil
         rowPlanes = [:]
@@ -71,7 +74,7 @@ final class SearchContext: WalkScratch {
         guard let header, let links = snapshot.tables.hnswLinks else {
             graph = nil
             space = nil
-            floatRows = snapshot.descriptor.floatStride > 0 ? VectorRows(snapshot: snapshot, bits: false) : nil
+            floatRows = snapshot.descriptor.storesFloatRows ? VectorRows(snapshot: snapshot, bits: false) : nil
             return nil
         }
         graph = GraphStore(geometry: header.geometry, collection: snapshot.id, table: links, txn: txn, writable: false)
@@ -79,9 +82,9 @@ final class SearchContext: WalkScratch {
         for level in 1..<HNSWHeader.maximumLevels where header.slotCounts[level] > 0 {
             graph!.reserve(level: level, records: Int(header.slotCounts[level]))
         }
-        let rows = VectorRows(snapshot: snapshot, bits: header.space == .bits)
-        space = GraphSpace(header: header, metric: snapshot.descriptor.schema.metric, rows: rows)
-        floatRows = header.space == .floats ? rows : (snapshot.descriptor.floatStride > 0 ? VectorRows(snapshot: snapshot, bits: false) : nil)
+        space = GraphSpace(index: header, snapshot: snapshot, floatCodes: floatCodes.flatMap { codeSpace($0, snapshot: snapshot) })
+        let storesFloatRows = snapshot.descriptor.storesFloatRows
+        floatRows = header.space == .floats && storesFloatRows ? space!.rows : (storesFloatRows ? VectorRows(snapshot: snapshot, bits: false) : nil)
         return header
     }
 
@@ -115,6 +118,7 @@ final class SearchContext: WalkScratch {
         guard !snapshot.txn.isReadOnly else { return }
         key = nil
         codebooks = []
+        floatCodes = nil
         codeSpaces = [:]
         ownerRows = nil
         rowPlanes = [:]

@@ -33,6 +33,9 @@ public struct StoreReport: Sendable {
         public var encodings: [EncodingInfo] = []
         /// For multi-vector collections: documents, tokens before and after pooling, bytes.
         public var tokens: TokenStatistics?
+        /// Whether the float vectors are kept only as int8 codes
+        /// (``CollectionWriter/keepFloatsOnlyAsInt8(threads:progress:)``).
+        public var floatsKeptAsInt8: Bool = false
     }
 
     /// The data file's path.
@@ -89,7 +92,8 @@ extension Database {
                     rowCount: Int(snapshot.counters.rowCount), rowsPerBlock: snapshot.descriptor.rowsPerBlock,
                     bytesPerTable: bytes, entriesPerTable: entries,
                     encodings: try EncodingMaintenance.codebooks(vectors).map(\.info),
-                    tokens: vectors.id == snapshot.id ? nil : try CollectionReader(snapshot: snapshot).tokenStatistics()))
+                    tokens: vectors.id == snapshot.id ? nil : try CollectionReader(snapshot: snapshot).tokenStatistics(),
+                    floatsKeptAsInt8: snapshot.descriptor.floatCodesID != nil))
             }
             return StoreReport(
                 path: path, formatVersion: try Self.storedFormat(tx.txn, meta: tables.meta), environment: info,

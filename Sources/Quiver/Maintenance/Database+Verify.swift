@@ -152,8 +152,13 @@ struct CollectionVerifier {
         }
         if keyCount != live.count && !isTokenSpace { report("\(keyCount) keys for \(live.count) live rows") }
 
-        // Vector blocks.
-        for (table, stride) in [(tables.floatBlocks, descriptor.floatStride), (tables.bitBlocks, descriptor.bitStride)] {
+        // Vector blocks (none of floats kept only as int8: their codes are checked with the
+        // encodings, and the descriptor must name an int8 encoding of the full vector).
+        let floatStride = descriptor.storesFloatRows ? descriptor.floatStride : 0
+        if descriptor.floatCodesID != nil {
+            do { _ = try EncodingMaintenance.floatCodes(snapshot) } catch let error as QuiverError { report(error.message) }
+        }
+        for (table, stride) in [(tables.floatBlocks, floatStride), (tables.bitBlocks, descriptor.bitStride)] {
             var present = Set<Int>()
             try forEachEntry(table) { key, value in
                 let block = Int(key.bigEndianUInt32(at: 4))

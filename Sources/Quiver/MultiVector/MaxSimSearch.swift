@@ -20,7 +20,7 @@ struct MaxSimSearch {
             // The plan: IVF lists of the tokens when the candidates resolve to them (explicitly,
             // or by default without a graph), else the token graph, else the exact scan.
             let codebook = options.strategy == .exact ? nil
-                : try tokenReader.candidateCodebook(options, codebooks: context.codebooks, indexed: graph != nil)
+                : try tokenReader.candidateCodebook(options, context: context, indexed: graph != nil)
             if let codebook, codebook.isInverted {
                 return try centroidInteraction(k: k, codebook: codebook, context: context, filterRows: filterRows, options: options)
             }

@@ -17,7 +17,8 @@ extension CollectionReader {
     /// product per block), so a stored row is read from memory once per tile. Tiles are spread over `threads` threads: the blocks
     /// are resolved in this transaction first, then read in place by every thread.
     /// Results equal ``search(_:k:filter:options:)`` query by query, for float collections on
-    /// their full vectors; other kinds run query by query.
+    /// their full vectors; other kinds (and collections that keep their floats only as int8)
+    /// run query by query.
     ///
     /// - Parameters:
     ///   - queries: the queries, each of the collection's dimensions.
@@ -25,7 +26,7 @@ extension CollectionReader {
     public func searchBatch(_ queries: [[Float]], k: Int, filter: Filter? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> [[SearchResult]] {
         let descriptor = snapshot.descriptor
         let metric = descriptor.schema.metric
-        guard descriptor.schema.vectors.storesFloats, !descriptor.schema.vectors.storesBits else {
+        guard descriptor.storesFloatRows, !descriptor.schema.vectors.storesBits else {
             return try queries.map { try search($0, k: k, filter: filter) }
         }
         try checkK(k, SearchOptions())
@@ -147,9 +148,9 @@ extension CollectionReader {
     /// Reads every byte of the collection's vector blocks once, `passes` times, and returns
     /// the best rate in bytes per second: the memory bandwidth an exact scan can reach here.
     public func measureScanBandwidth(passes: Int = 3) throws -> Double {
-        let blocks = try blockPointers(bits: !snapshot.descriptor.schema.vectors.storesFloats)
         let descriptor = snapshot.descriptor
-        let blockBytes = (descriptor.schema.vectors.storesFloats ? descriptor.floatStride : descriptor.bitStride) * descriptor.rowsPerBlock
+        let blocks = try blockPointers(bits: !descriptor.storesFloatRows)
+        let blockBytes = (descriptor.storesFloatRows ? descriptor.floatStride : descriptor.bitStride) * descriptor.rowsPerBlock
         var best = 0.0
         var sink = 0.0
         for _ in 0..<max(1, passes) {

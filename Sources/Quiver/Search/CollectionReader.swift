@@ -15,6 +15,9 @@ public struct CollectionReader {
     public var count: Int { Int(snapshot.counters.liveCount) }
     /// The number of rows ever used (live, or deleted and free for reuse).
     public var rowCount: Int { Int(snapshot.counters.rowCount) }
+    /// Whether the float vectors are kept only as int8 codes
+    /// (``CollectionWriter/keepFloatsOnlyAsInt8(threads:progress:)``).
+    public var floatsKeptAsInt8: Bool { snapshot.descriptor.floatCodesID != nil }
 
     /// The record with `key`, or `nil` if there is none.
     /// - Throws: ``QuiverError/Code/invalidKey`` for a key of the wrong kind.
@@ -32,9 +35,16 @@ public struct CollectionReader {
         let (key, metadata) = try keyAndMetadata(row: row, includeMetadata: true)
         let descriptor = snapshot.descriptor
         var vector: [Float]?
-        if descriptor.floatStride > 0 {
+        if descriptor.storesFloatRows {
             let pointer = try BlockReader(snapshot: snapshot, bits: false).row(row)
             vector = (0..<descriptor.dimensions).map { pointer.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+        } else if descriptor.floatCodesID != nil {
+            // Kept only as int8: the vector its code stands for.
+            let floats = try StoredFloats(snapshot: snapshot)
+            vector = [Float](unsafeUninitializedCapacity: descriptor.dimensions) { buffer, count in
+                _ = floats.vector(row, scratch: buffer.baseAddress!)
+                count = descriptor.dimensions
+            }
         }
         var bits: [UInt8]?
         if descriptor.bitStride > 0 {
@@ -103,7 +113,7 @@ public struct CollectionReader {
             if let funnel = options.funnel {
                 return try funnelSearch(funnel, context: context, query: query, full: full, rows: try filterRows ?? selectedRows(nil), k: k)
             }
-            let codebook = try candidateCodebook(options, codebooks: context.codebooks, indexed: context.header != nil)
+            let codebook = try candidateCodebook(options, context: context, indexed: context.header != nil)
             if let codebook, codebook.isInverted {
                 return try ivfSearch(codebook, context: context, query: query, full: full, rows: filterRows, k: k, options: options)
             }
@@ -136,7 +146,7 @@ public struct CollectionReader {
             let kernel = DistanceKernel.forFloats(metric: metric, prefix: true)
             guard options.rescore else { return try scanner.scan(query: head, components: prefix, kernel: kernel, rows: rows, k: k) }
             let shortlist = try scanner.scan(query: head, components: prefix, kernel: kernel, rows: rows, k: k * options.oversample)
-            return try scanner.rescore(shortlist, query: full, kernel: .forFloats(metric: metric, prefix: false), k: k)
+            return try scanner.rescore(shortlist, query: full, k: k)
         case .multiVector:
             throw QuiverError(.invalidArgument, "this collection holds multi-vector documents: search(tokens:k:filter:options:)", collection: name)
         case .binary(_, let keepsFloats):
@@ -146,7 +156,7 @@ public struct CollectionReader {
                 return try scanner.scan(query: words, components: words.count, kernel: .hamming, rows: rows, k: k)
             }
             let shortlist = try scanner.scan(query: words, components: words.count, kernel: .hamming, rows: rows, k: k * options.oversample)
-            return try scanner.rescore(shortlist, query: full, kernel: .forFloats(metric: metric, prefix: false), k: k)
+            return try scanner.rescore(shortlist, query: full, k: k)
         }
     }
 
@@ -166,12 +176,14 @@ public struct CollectionReader {
         return head
     }
 
-    /// The encoding that ``SearchOptions/candidates`` asks for, or `nil` for the floats.
-    func candidateCodebook(_ options: SearchOptions, codebooks: [Codebook], indexed: Bool) throws -> Codebook? {
+    /// The encoding that ``SearchOptions/candidates`` asks for, or `nil` for the float rows
+    /// (the int8 codes that keep the floats, for a collection that keeps them only so).
+    func candidateCodebook(_ options: SearchOptions, context: SearchContext, indexed: Bool) throws -> Codebook? {
         let dimensions = options.prefix ?? snapshot.descriptor.dimensions
+        let codebooks = context.codebooks
         switch options.candidates {
         case .floats:
-            return nil
+            return context.floatCodes
         case .encoding(let encoding):
             guard let found = codebooks.first(where: { $0.encoding == encoding && $0.dimensions == dimensions }) else {
                 throw QuiverError(.encodingNotFound, "the collection has no \(encoding) encoding of \(dimensions) dimensions", collection: name)
@@ -194,11 +206,13 @@ public struct CollectionReader {
         let prepared = context.queryBuffer(codebook.queryBytes)
         input.withUnsafeBufferPointer { codebook.prepare($0.baseAddress!, metric: metric, into: prepared) }
         let (kernel, components) = codebook.kernel(metric: metric)
-        let scanner = ExactScanner(snapshot: snapshot)
+        let scanner = ExactScanner(snapshot: snapshot, floatCodes: context.floatCodes)
+        // The codes that keep the floats are the full precision there is: nothing to rescore.
+        let rescores = options.rescore && codebook.id != context.floatCodes?.id
         let shortlist = try scanner.scan(query: prepared, components: components, kernel: kernel, rows: rows,
-                                         k: options.rescore ? k * options.oversample : k, codes: codebook)
-        guard options.rescore else { return shortlist }
-        return try scanner.rescore(shortlist, query: full, kernel: .forFloats(metric: metric, prefix: false), k: k)
+                                         k: rescores ? k * options.oversample : k, codes: codebook)
+        guard rescores else { return shortlist }
+        return try scanner.rescore(shortlist, query: full, k: k)
     }
 
     /// Scores `rows` through the funnel's stages (see ``Funnel``).
@@ -259,7 +273,7 @@ public struct CollectionReader {
             let shortlist = try search.run(query: q.baseAddress!, table: buffer, nprobe: options.nprobe ?? IVFSearch.defaultProbes(nlist: nlist),
                                            rows: rows, shortlist: options.rescore ? k * options.oversample : k, scratch: buffer + pq.m * 256)
             guard options.rescore else { return shortlist }
-            return try ExactScanner(snapshot: snapshot).rescore(shortlist, query: full, kernel: .forFloats(metric: metric, prefix: false), k: k)
+            return try ExactScanner(snapshot: snapshot, floatCodes: context.floatCodes).rescore(shortlist, query: full, k: k)
         }
     }
 

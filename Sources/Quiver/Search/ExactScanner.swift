@@ -49,6 +49,9 @@ enum DistanceKernel: Equatable {
 /// after a test of its bitmap words; a block with few selected rows computes only those.
 struct ExactScanner {
     let snapshot: CollectionSnapshot
+    /// The int8 codes that keep the collection's floats, when it keeps them so (read from the
+    /// store on first need when not given).
+    var floatCodes: Codebook? = nil
     var descriptor: CollectionDescriptor { snapshot.descriptor }
 
     /// Scans the float or bit plane, or an encoding's codes.
@@ -169,9 +172,19 @@ struct ExactScanner {
         }
     }
 
-    /// Full-precision distances of `rows` (a shortlist), from the float blocks.
-    func rescore(_ candidates: [Hit], query: UnsafePointer<Float>, kernel: DistanceKernel, k: Int) throws -> [Hit] {
-        try score(candidates, query: query, components: descriptor.dimensions, kernel: kernel, k: k)
+    /// The best `k` of `candidates` (a shortlist) at full precision: by the float rows, or by
+    /// the int8 codes when the collection keeps its floats only as those. `query` is the full
+    /// query, normalised for cosine.
+    func rescore(_ candidates: [Hit], query: UnsafePointer<Float>, k: Int) throws -> [Hit] {
+        let metric = descriptor.schema.metric
+        guard descriptor.floatCodesID != nil else {
+            return try score(candidates, query: query, components: descriptor.dimensions, kernel: .forFloats(metric: metric, prefix: false), k: k)
+        }
+        guard let codes = try floatCodes ?? EncodingMaintenance.floatCodes(snapshot) else { return [] }
+        return try withUnsafeTemporaryAllocation(byteCount: codes.queryBytes, alignment: 64) { prepared in
+            codes.prepare(query, metric: metric, into: prepared.baseAddress!)
+            return try score(candidates, query: prepared.baseAddress!, components: codes.dimensions, kernel: .int8(metric), codes: codes, k: k)
+        }
     }
 
     /// The best `k` of `candidates` by `kernel`: their floats (the leading `components`), or

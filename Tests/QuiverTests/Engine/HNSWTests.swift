@@ -287,3 +287,39 @@ struct HNSWWorkloadTests {
         }
     }
 }
+
+/// Exact duplicates: every distance among them ties, so the neighbour heuristic alone keeps them
+/// all and lists fill with copies of one vector.
+@Suite("HNSW with identical vectors")
+struct HNSWDuplicateTests {
+    @Test(arguments: [Metric.l2, .dot, .cosine])
+    func identicalVectorsStayReachableThroughChurn(metric: Metric) throws {
+        let store = TemporaryStore()
+        let db = try store.open()
+        try db.createCollection("g", schema: CollectionSchema(vectors: .float32(dimensions: 7), metric: metric))
+        try db.write { tx in try tx.collection("g").upsert(key: .int(999), vector: [7, 1, 2, 3, 4, 5, 6]) }
+        try db.buildIndex(collection: "g", HNSWParameters(m: 3, efConstruction: 8), threads: 1)
+        var rng = SeededGenerator(seed: 7)
+        for step in 0..<60 {
+            try db.write { tx in
+                let c = try tx.collection("g")
+                for _ in 0..<5 {
+                    let key = UInt64.random(in: 0..<40, using: &rng)
+                    if Bool.random(using: &rng) && key % 3 == 0 {
+                        try c.delete(key: .int(key))
+                    } else {
+                        try c.upsert(key: .int(key), vector: [1, 2, 3, 4, 5, 6, 7])
+                    }
+                }
+            }
+            let violations = try db.verify()
+            try #require(violations.isEmpty, "step \(step): \(violations.prefix(2))")
+        }
+        // Every copy is found by the graph alone.
+        let count = try db.read { try $0.collection("g").count }
+        let hits = try db.read { tx in
+            try tx.collection("g").search([1, 2, 3, 4, 5, 6, 7], k: count, options: SearchOptions(efSearch: 200, strategy: .index))
+        }
+        #expect(hits.count == count)
+    }
+}

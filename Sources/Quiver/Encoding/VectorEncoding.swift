@@ -1,5 +1,6 @@
 /// A compressed form of a float collection's vectors, stored beside the floats and used to
-/// find candidates fast; the candidates are then rescored on the full float vectors.
+/// find candidates fast; the candidates are then rescored on the full float vectors (or, where
+/// the floats are kept only as int8, on those int8 codes).
 ///
 /// ```swift
 /// try db.write { tx in
@@ -86,7 +87,9 @@ public enum CandidateSource: Sendable, Hashable {
     /// it has one — or its IVF-PQ lists when it has those and no HNSW index; otherwise the float
     /// vectors themselves.
     case automatic
-    /// The float vectors (no encoding).
+    /// The float vectors (no encoding); for a collection that keeps its floats only as int8
+    /// (``CollectionWriter/keepFloatsOnlyAsInt8(threads:progress:)``), the int8 codes that
+    /// stand in for them.
     case floats
     /// This encoding of the full vector (or of ``SearchOptions/prefix`` when set); the search
     /// throws ``QuiverError/Code/encodingNotFound`` when the collection does not have it.

@@ -69,7 +69,11 @@ struct IndexSearch {
         let query = try codes.map { try prepare(floats: floats!, codebook: $0, space: space) } ?? prepare(floats: floats, bits: bits, space: space)
         let walker = GraphWalker(graph: graph, space: space, locks: nil)
         let (node, distance) = walker.descend(query: query, header: header, to: 0, buffers: context.buffers)
-        var entry = candidateKey(distance, node)
+        // The entry point seeds level 0 too: every live row is reachable from it (the invariant
+        // upkeep keeps), not necessarily from where the descent lands, so a walk that may visit
+        // every node (ef ≥ rows) finds every row. It costs one distance and one heap entry.
+        let seedCount = header.entryRow == node ? 1 : 2
+        let entrySeed = seedCount == 1 ? 0 : candidateKey(space.distance(query, header.entryRow), header.entryRow)
         context.visited.reset(count: Int(snapshot.counters.rowCount))
         var results = context.results
         var candidates = context.candidates
@@ -80,8 +84,10 @@ struct IndexSearch {
             context.visited = visited
         }
         withFilter(filter) { accept in
-            withUnsafePointer(to: &entry) { e in
-                let entries = UnsafeBufferPointer(start: e, count: 1)
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2) { seeds in
+                seeds[0] = candidateKey(distance, node)
+                seeds[1] = entrySeed
+                let entries = UnsafeBufferPointer(rebasing: seeds[..<seedCount])
                 if plan == .twoHop, let accept {
                     walker.searchTwoHop(query: query, entries: entries, ef: ef, results: &results, candidates: &candidates,
                                         visited: &visited, accept: accept, buffers: context.buffers)

@@ -73,8 +73,16 @@ extension EncodingMaintenance {
     /// - Throws: ``QuiverError/Code/corrupted`` when the descriptor names a codebook that is
     ///   missing or is not an int8 code of the full vector.
     static func floatCodes(_ snapshot: CollectionSnapshot) throws -> Codebook? {
-        guard snapshot.descriptor.floatCodesID != nil else { return nil }
-        return try floatCodes(snapshot, among: codebooks(snapshot))
+        guard let id = snapshot.descriptor.floatCodesID else { return nil }
+        // One codebook read by its key, not all of them decoded (a PQ codebook is hundreds of
+        // KB, and records read this once per `get`).
+        var found: [Codebook] = []
+        if let table = snapshot.tables.codesMeta, let bytes = try snapshot.txn.unsafeGet(table, key: compositeKey(snapshot.id, UInt32(id))) {
+            do { found.append(try Codebook(record: bytes)) } catch let error as FormatError {
+                throw snapshot.corrupted("codebook \(id)", error)
+            }
+        }
+        return try floatCodes(snapshot, among: found)
     }
 
     /// ``floatCodes(_:)`` among codebooks already read.
@@ -96,8 +104,27 @@ extension EncodingMaintenance {
     }
 }
 
-/// A collection's full-precision vectors as records and training read them: the float rows in
-/// place, or the int8 codes that keep them, decoded.
+extension Codebook {
+    /// The vector `row`'s code stands for (a record's vector when the floats are kept only as
+    /// int8), read with one lookup of its code block.
+    func decodedRow(_ row: UInt32, snapshot: CollectionSnapshot) throws -> [Float] {
+        let descriptor = snapshot.descriptor
+        let block = row >> UInt32(descriptor.blockShift)
+        guard let table = snapshot.tables.codes,
+              let bytes = try snapshot.txn.unsafeGet(table, key: EncodingMaintenance.blockKey(collection: snapshot.id, encoding: id, block: block)),
+              bytes.count == stride * descriptor.rowsPerBlock, let base = bytes.baseAddress
+        else {
+            throw QuiverError(.corrupted, "row \(row) has no int8 code block", collection: snapshot.name)
+        }
+        return [Float](unsafeUninitializedCapacity: dimensions) { buffer, count in
+            _ = decode(base + Int(row & UInt32(descriptor.rowsPerBlock - 1)) * stride, into: buffer.baseAddress!)
+            count = dimensions
+        }
+    }
+}
+
+/// A collection's full-precision vectors as training and the encoding inspector read them:
+/// the float rows in place, or the int8 codes that keep them, decoded.
 struct StoredFloats {
     private let floats: VectorRows?
     private let codes: (codebook: Codebook, rows: VectorRows)?

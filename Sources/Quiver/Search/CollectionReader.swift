@@ -38,13 +38,8 @@ public struct CollectionReader {
         if descriptor.storesFloatRows {
             let pointer = try BlockReader(snapshot: snapshot, bits: false).row(row)
             vector = (0..<descriptor.dimensions).map { pointer.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
-        } else if descriptor.floatCodesID != nil {
-            // Kept only as int8: the vector its code stands for.
-            let floats = try StoredFloats(snapshot: snapshot)
-            vector = [Float](unsafeUninitializedCapacity: descriptor.dimensions) { buffer, count in
-                _ = floats.vector(row, scratch: buffer.baseAddress!)
-                count = descriptor.dimensions
-            }
+        } else if let codes = try EncodingMaintenance.floatCodes(snapshot) {
+            vector = try codes.decodedRow(row, snapshot: snapshot)
         }
         var bits: [UInt8]?
         if descriptor.bitStride > 0 {

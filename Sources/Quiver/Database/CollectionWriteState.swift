@@ -323,14 +323,7 @@ final class CollectionWriteState {
 
     /// Deletes every float block of the collection.
     func deleteFloatBlocks() throws {
-        let first = compositeKey(descriptor.id, 0)
-        try txn.withCursor(tables.floatBlocks) { cursor in
-            var entry = try cursor.seek(first)
-            while let e = entry, e.key.count == 8, e.key.bigEndianUInt64(at: 0) >> 32 == first >> 32 {
-                try cursor.deleteCurrent()
-                entry = try cursor.seek(first)
-            }
-        }
+        try txn.deleteKeys(in: tables.floatBlocks, startingWith: keyPrefix(compositeKey(descriptor.id, 0), length: 4))
     }
 
     /// Writes blocks in ascending order, appending (LMDB: `MDB_APPEND`) those past the table's

@@ -103,14 +103,7 @@ public final class WriteTransaction {
 
     /// Deletes every key of `table` that starts with `prefix`.
     func deleteRange(_ table: Table, prefix: [UInt8]) throws {
-        try txn.withCursor(table) { cursor in
-            var entry = try prefix.withUnsafeBytes { try cursor.seek($0) }
-            while let e = entry, e.key.starts(with: prefix) {
-                try cursor.deleteCurrent()
-                // After a delete the cursor stands on the next entry (LMDB), re-read it.
-                entry = try prefix.withUnsafeBytes { try cursor.seek($0) }
-            }
-        }
+        try txn.deleteKeys(in: table, startingWith: prefix)
     }
 
     /// Writes every buffered change (vector blocks, live bitmaps, postings, counters).

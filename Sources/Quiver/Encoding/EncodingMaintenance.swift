@@ -132,13 +132,7 @@ struct EncodingMaintenance {
         _ = try txn.delete(metaTable, key: compositeKey(id, UInt32(codebook.id)))
         if codebook.isInverted { try IVFLists(snapshot: snapshot, codebook: codebook).drop() }
         let first = Self.blockKey(collection: id, encoding: codebook.id, block: 0)
-        try txn.withCursor(codesTable) { cursor in
-            var entry = try cursor.seek(first)
-            while let e = entry, e.key.count == 8, e.key.bigEndianUInt64(at: 0) >> 24 == first >> 24 {
-                try cursor.deleteCurrent()
-                entry = try cursor.seek(first)
-            }
-        }
+        try txn.deleteKeys(in: codesTable, startingWith: keyPrefix(first, length: 5))
     }
 
     /// Up to `count` live rows, chosen by a seeded hash (the same rows for the same seed and

@@ -76,13 +76,12 @@ extension EncodingMaintenance {
         guard let id = snapshot.descriptor.floatCodesID else { return nil }
         // One codebook read by its key, not all of them decoded (a PQ codebook is hundreds of
         // KB, and records read this once per `get`).
-        var found: [Codebook] = []
-        if let table = snapshot.tables.codesMeta, let bytes = try snapshot.txn.unsafeGet(table, key: compositeKey(snapshot.id, UInt32(id))) {
-            do { found.append(try Codebook(record: bytes)) } catch let error as FormatError {
-                throw snapshot.corrupted("codebook \(id)", error)
-            }
+        guard let table = snapshot.tables.codesMeta, let bytes = try snapshot.txn.unsafeGet(table, key: compositeKey(snapshot.id, UInt32(id))) else {
+            return try floatCodes(snapshot, among: [])  // throws: the codebook is missing
         }
-        return try floatCodes(snapshot, among: found)
+        do { return try floatCodes(snapshot, among: [try Codebook(record: bytes)]) } catch let error as FormatError {
+            throw snapshot.corrupted("codebook \(id)", error)
+        }
     }
 
     /// ``floatCodes(_:)`` among codebooks already read.

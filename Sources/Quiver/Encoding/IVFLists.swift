@@ -210,12 +210,6 @@ struct IVFLists {
     /// Deletes every list of the encoding.
     func drop() throws {
         let first = Self.listKey(collection: snapshot.id, encoding: codebook.id, list: 0)
-        try snapshot.txn.withCursor(listsTable) { cursor in
-            var entry = try cursor.seek(first)
-            while let e = entry, e.key.count == 8, e.key.bigEndianUInt64(at: 0) >> 24 == first >> 24 {
-                try cursor.deleteCurrent()
-                entry = try cursor.seek(first)
-            }
-        }
+        try snapshot.txn.deleteKeys(in: listsTable, startingWith: keyPrefix(first, length: 5))
     }
 }

@@ -125,6 +125,28 @@ func compositeKey(_ collection: UInt32, _ n: UInt32) -> UInt64 {
     UInt64(collection) << 32 | UInt64(n)
 }
 
+/// The first `length` bytes of the big-endian key `key`: 4 for a collection's keys, 5 for the
+/// keys of one of its encodings.
+func keyPrefix(_ key: UInt64, length: Int) -> [UInt8] {
+    var bytes: [UInt8] = []
+    bytes.appendBigEndian(key)
+    return Array(bytes.prefix(length))
+}
+
+extension Transaction {
+    /// Deletes every entry of `table` whose key starts with `prefix` (one contiguous range).
+    func deleteKeys(in table: Table, startingWith prefix: [UInt8]) throws {
+        try withCursor(table) { cursor in
+            var entry = try prefix.withUnsafeBytes { try cursor.seek($0) }
+            while let e = entry, e.key.starts(with: prefix) {
+                try cursor.deleteCurrent()
+                // After a delete the cursor stands on the next entry (LMDB), re-read it.
+                entry = try prefix.withUnsafeBytes { try cursor.seek($0) }
+            }
+        }
+    }
+}
+
 /// Bytes helpers for little-endian values (every stored value is little-endian).
 extension Array where Element == UInt8 {
     mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {

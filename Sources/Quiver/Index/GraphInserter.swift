@@ -129,8 +129,8 @@ struct GraphInserter {
         for key in sorted {
             if kept.count >= limit { break }
             let d = candidateDistance(key)
-            let candidate = space.rowAsQuery(walker.row(level: level, candidateNode(key)), scratch: scratch.pairQuery)
             let candidateRow = walker.row(level: level, candidateNode(key))
+            let candidate = space.rowAsQuery(candidateRow, scratch: scratch.pairQuery)
             var good = true
             for other in kept {
                 let otherRow = walker.row(level: level, candidateNode(other))

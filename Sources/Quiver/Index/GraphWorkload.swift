@@ -1,9 +1,10 @@
 import Foundation
 
 /// Replays a byte string as a workload of upserts, deletes, index and encoding builds, the
-/// switch to floats kept only as int8, and searches on a fresh store, checking after every transaction that the graph, the code blocks
-/// and the IVF lists keep their invariants (``Database/verify()``) and that index searches and
-/// fully rescored code scans agree with the exact scan.
+/// switch to floats kept only as int8, and searches on a fresh store, checking after every
+/// transaction that the graph, the code blocks and the IVF lists keep their invariants
+/// (``Database/verify()``) and that index searches and fully rescored code scans agree with the
+/// exact scan.
 ///
 /// The fuzz target `FuzzHNSW` feeds it arbitrary bytes; the unit tests feed it seeded random
 /// bytes. Keys are one byte (at most 256 records), so a search with efSearch 256 must visit

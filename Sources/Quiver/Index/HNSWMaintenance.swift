@@ -42,13 +42,7 @@ struct HNSWMaintenance {
     }
 
     private func deleteCollectionKeys(_ table: Table) throws {
-        try txn.withCursor(table) { cursor in
-            var entry = try cursor.seek(compositeKey(id, 0))
-            while let e = entry, e.key.count >= 4, e.key.bigEndianUInt32(at: 0) == id {
-                try cursor.deleteCurrent()
-                entry = try cursor.seek(compositeKey(id, 0))
-            }
-        }
+        try txn.deleteKeys(in: table, startingWith: keyPrefix(compositeKey(id, 0), length: 4))
     }
 
     // MARK: node records

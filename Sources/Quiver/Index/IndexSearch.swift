@@ -106,7 +106,7 @@ struct IndexSearch {
             let shortlisted = found.prefix(shortlist).map { Hit(distance: candidateDistance($0), row: candidateNode($0)) }
             guard context.floatCodes != nil else { return Array(shortlisted.prefix(k)) }
             return try floats.withUnsafeBufferPointer {
-                try ExactScanner(snapshot: snapshot, floatCodes: context.floatCodes).rescore(shortlisted, query: $0.baseAddress!, k: k)
+                try ExactScanner(snapshot: snapshot, context: context).rescore(shortlisted, query: $0.baseAddress!, k: k)
             }
         }
         // Rescore the shortlist on the full float vectors.

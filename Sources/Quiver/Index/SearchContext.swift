@@ -31,7 +31,7 @@ final class SearchContext: WalkScratch {
     private var codeSpaces: [UInt8: GraphSpace] = [:]
     /// Marks reused by multi-vector searches through IVF lists (made on first use).
     private(set) lazy var maxSim = MaxSimScratch()
-    /// A token space's owner plane and its IVF encodings' row planes (made on first use).
+    /// A token space's owner plane and encodings' row planes (made on first use).
     private var ownerRows: VectorRows?
     private var rowPlanes: [UInt8: VectorRows] = [:]
 
@@ -105,7 +105,8 @@ final class SearchContext: WalkScratch {
         return ownerRows
     }
 
-    /// The row plane of an IVF encoding (each row's list), by address.
+    /// The row plane of an encoding (its codes, or an IVF encoding's list of each row), by
+    /// address.
     func rowPlane(_ codebook: Codebook, snapshot: CollectionSnapshot) -> VectorRows? {
         if let plane = rowPlanes[codebook.id] { return plane }
         guard let plane = EncodingMaintenance.rows(snapshot, codebook) else { return nil }

@@ -201,7 +201,7 @@ public struct CollectionReader {
         let prepared = context.queryBuffer(codebook.queryBytes)
         input.withUnsafeBufferPointer { codebook.prepare($0.baseAddress!, metric: metric, into: prepared) }
         let (kernel, components) = codebook.kernel(metric: metric)
-        let scanner = ExactScanner(snapshot: snapshot, floatCodes: context.floatCodes)
+        let scanner = ExactScanner(snapshot: snapshot, context: context)
         // The codes that keep the floats are the full precision there is: nothing to rescore.
         let rescores = options.rescore && codebook.id != context.floatCodes?.id
         let shortlist = try scanner.scan(query: prepared, components: components, kernel: kernel, rows: rows,
@@ -218,7 +218,7 @@ public struct CollectionReader {
         }
         guard !funnel.stages.isEmpty else { throw QuiverError(.invalidArgument, "a funnel needs at least one stage", collection: name) }
         let metric = descriptor.schema.metric
-        let scanner = ExactScanner(snapshot: snapshot)
+        let scanner = ExactScanner(snapshot: snapshot, context: context)
         var survivors: [Hit]?
         for (index, stage) in funnel.stages.enumerated() {
             let last = index == funnel.stages.count - 1
@@ -268,7 +268,7 @@ public struct CollectionReader {
             let shortlist = try search.run(query: q.baseAddress!, table: buffer, nprobe: options.nprobe ?? IVFSearch.defaultProbes(nlist: nlist),
                                            rows: rows, shortlist: options.rescore ? k * options.oversample : k, scratch: buffer + pq.m * 256)
             guard options.rescore else { return shortlist }
-            return try ExactScanner(snapshot: snapshot, floatCodes: context.floatCodes).rescore(shortlist, query: full, k: k)
+            return try ExactScanner(snapshot: snapshot, context: context).rescore(shortlist, query: full, k: k)
         }
     }
 

@@ -49,9 +49,9 @@ enum DistanceKernel: Equatable {
 /// after a test of its bitmap words; a block with few selected rows computes only those.
 struct ExactScanner {
     let snapshot: CollectionSnapshot
-    /// The int8 codes that keep the collection's floats, when it keeps them so (read from the
-    /// store on first need when not given).
-    var floatCodes: Codebook? = nil
+    /// The search's context, when there is one: its decoded codebooks and resolved code planes
+    /// are reused instead of read again.
+    var context: SearchContext? = nil
     var descriptor: CollectionDescriptor { snapshot.descriptor }
 
     /// Scans the float or bit plane, or an encoding's codes.
@@ -180,7 +180,7 @@ struct ExactScanner {
         guard descriptor.floatCodesID != nil else {
             return try score(candidates, query: query, components: descriptor.dimensions, kernel: .forFloats(metric: metric, prefix: false), k: k)
         }
-        guard let codes = try floatCodes ?? EncodingMaintenance.floatCodes(snapshot) else { return [] }
+        guard let codes = try context?.floatCodes ?? EncodingMaintenance.floatCodes(snapshot) else { return [] }
         return try withUnsafeTemporaryAllocation(byteCount: codes.queryBytes, alignment: 64) { prepared in
             codes.prepare(query, metric: metric, into: prepared.baseAddress!)
             return try score(candidates, query: prepared.baseAddress!, components: codes.dimensions, kernel: .int8(metric), codes: codes, k: k)
@@ -195,7 +195,7 @@ struct ExactScanner {
         var norm: Float = 0
         var count: UInt32 = 0
         if let codes {
-            guard let rows = EncodingMaintenance.rows(snapshot, codes) else { return [] }
+            guard let rows = context?.rowPlane(codes, snapshot: snapshot) ?? EncodingMaintenance.rows(snapshot, codes) else { return [] }
             for candidate in candidates {
                 Self.compute(kernel, query, components, rows.pointer(candidate.row), codes.stride, 1, &distance, &norm, &count)
                 top.push(distance: distance, row: candidate.row)

@@ -351,6 +351,7 @@ static const qv_kernel_table qv_table_scalar = {
     .argmin_f32 = qv_argmin_f32_scalar,
     .maxsim_f32 = qv_maxsim_f32_scalar,
     .centroid_interaction = qv_centroid_interaction_scalar,
+    .dot_i8_panels = qv_internal_dot_i8_panels_scalar,
 };
 
 /* ---- Dispatch ----------------------------------------------------------------------------- */
@@ -375,16 +376,20 @@ static void qv_build_tables(void) {
     qv_kernel_table t = *qv_internal_table_sse2(); /* SSE2 is part of x86-64 */
     t.hamming_u64 = hamming_pair;
     t.hamming_rows = hamming_rows;
+    t.dot_i8_panels = qv_internal_dot_i8_panels_scalar;
     qv_tables[count++] = t;
 
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    const int has_avx2 = __builtin_cpu_supports("avx2");
+    if (has_avx2 && __builtin_cpu_supports("fma")) {
         t = *qv_internal_table_avx2();
         t.hamming_u64 = hamming_pair;
         t.hamming_rows = hamming_rows;
+        t.dot_i8_panels = qv_internal_dot_i8_panels_avx2;
         qv_tables[count++] = t;
     }
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) {
         t = *qv_internal_table_avx512();
+        t.dot_i8_panels = has_avx2 ? qv_internal_dot_i8_panels_avx2 : qv_internal_dot_i8_panels_scalar;
         if (__builtin_cpu_supports("avx512vpopcntdq")) {
             t.hamming_u64 = qv_internal_hamming_u64_avx512();
             t.hamming_rows = qv_internal_hamming_rows_avx512();
@@ -398,6 +403,7 @@ static void qv_build_tables(void) {
     qv_kernel_table t = *qv_internal_table_neon(); /* NEON is part of AArch64 */
     t.hamming_u64 = qv_hamming_u64_portable;      /* compiles to CNT on AArch64 */
     t.hamming_rows = qv_hamming_rows_portable;
+    t.dot_i8_panels = qv_internal_dot_i8_panels_scalar;
     qv_tables[count++] = t;
 #endif
     qv_table_count = count;
@@ -545,4 +551,10 @@ float qv_maxsim_f32(const float *q, size_t nq, const void *const *tokens, size_t
 
 float qv_centroid_interaction(const float *s, size_t nq, const void *lists, size_t count, uint32_t nlist) {
     return qv_table()->centroid_interaction(s, nq, lists, count, nlist);
+}
+
+void qv_dot_i8_panels(const float *queries, size_t nq, size_t q_stride, const int8_t *panels,
+                      const float *scales, const int32_t *sums, size_t rows, size_t n, void *scratch,
+                      float *out) {
+    qv_table()->dot_i8_panels(queries, nq, q_stride, panels, scales, sums, rows, n, scratch, out);
 }

@@ -34,6 +34,19 @@ static inline uint32_t qv_le32(uint32_t v) {
 #endif
 }
 
+/* Int8 panels (kernels_i8_panels.c): every table but AVX2's and AVX-512's runs the scalar loop. */
+typedef void (*qv_dot_i8_panels_fn)(const float *queries, size_t nq, size_t q_stride, const int8_t *panels,
+                                    const float *scales, const int32_t *sums, size_t rows, size_t n,
+                                    void *scratch, float *out);
+QV_HIDDEN void qv_internal_dot_i8_panels_scalar(const float *queries, size_t nq, size_t q_stride,
+                                                const int8_t *panels, const float *scales, const int32_t *sums,
+                                                size_t rows, size_t n, void *scratch, float *out);
+#if defined(__clang__) && defined(__x86_64__)
+QV_HIDDEN void qv_internal_dot_i8_panels_avx2(const float *queries, size_t nq, size_t q_stride,
+                                              const int8_t *panels, const float *scales, const int32_t *sums,
+                                              size_t rows, size_t n, void *scratch, float *out);
+#endif
+
 /* Float tables from kernels_simd.c; their hamming fields are NULL (the dispatcher fills them). */
 #if defined(__clang__) && defined(__x86_64__)
 #define QV_HAVE_X86_TABLES 1

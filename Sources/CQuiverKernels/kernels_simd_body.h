@@ -878,4 +878,5 @@ static const qv_kernel_table QV_FN(table) = {
     .argmin_f32 = QV_FN(argmin_f32),
     .maxsim_f32 = QV_FN(maxsim_f32),
     .centroid_interaction = QV_FN(centroid_interaction),
+    .dot_i8_panels = NULL, /* filled by the dispatcher (kernels_i8_panels.c) */
 };

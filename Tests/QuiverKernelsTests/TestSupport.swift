@@ -47,7 +47,7 @@ struct KernelSet: Sendable, CustomStringConvertible {
         return [KernelSet(name: "dispatched")] + isas.map { KernelSet(name: $0) }
     }()
 
-    private var table: UnsafePointer<qv_kernel_table>? {
+    var table: UnsafePointer<qv_kernel_table>? {
         name == "dispatched" ? nil : unsafe qv_kernel_table_for_isa(name)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import QuiverStorage
+import QuiverKernels
 
 /// What one index search reuses from the last: heaps, the visited set, the query buffer, and
 /// for a reader the graph's resolved block addresses while the snapshot is the same.
@@ -34,6 +35,9 @@ final class SearchContext: WalkScratch {
     /// A token space's owner plane and encodings' row planes (made on first use).
     private var ownerRows: VectorRows?
     private var rowPlanes: [UInt8: VectorRows] = [:]
+    /// IVF encodings' centroids packed as int8 panels for the centroid interaction (made on
+    /// first use, once per snapshot: about a millisecond for 4,096 × 128).
+    private var panels: [UInt8: Int8Panels] = [:]
 
     deinit { query.deallocate() }
 
@@ -70,6 +74,7 @@ final class SearchContext: WalkScratch {
         codeSpaces = [:]
         ownerRows = nil
         rowPlanes = [:]
+        panels = [:]
         header = try HNSWMaintenance.header(snapshot)
         guard let header, let links = snapshot.tables.hnswLinks else {
             graph = nil
@@ -114,6 +119,14 @@ final class SearchContext: WalkScratch {
         return plane
     }
 
+    /// The coarse centroids of the IVF encoding `codebook` as int8 panels.
+    func interactionPanels(_ codebook: Codebook, coarse: [Float], dimensions: Int) -> Int8Panels {
+        if let packed = panels[codebook.id] { return packed }
+        let packed = Int8Panels(rows: coarse, dimensions: dimensions)
+        panels[codebook.id] = packed
+        return packed
+    }
+
     /// Drops state that must not outlive a write transaction.
     func unbindIfWriting(_ snapshot: CollectionSnapshot) {
         guard !snapshot.txn.isReadOnly else { return }
@@ -123,6 +136,7 @@ final class SearchContext: WalkScratch {
         codeSpaces = [:]
         ownerRows = nil
         rowPlanes = [:]
+        panels = [:]
         header = nil
         graph = nil
         space = nil

@@ -187,8 +187,8 @@ struct MultiVectorCommandTests {
         try cli.write("qrels.tsv", Data("query_index\tdoc_index\n0\t0\n1\t7\n2\t19\n".utf8))
         let result = try cli.run(["bench", "multivector", "--docs", "tokens.npy", "--doc-offsets", "offsets.npy", "--queries", "q.npy",
                                   "--query-offsets", "qo.npy", "--truth", "truth.ivecs", "--qrels", "qrels.tsv", "--pool-factor", "1,2",
-                                  "--metric", "dot", "--token-candidates", "8", "--pooling-lengths", "4", "--passes", "1", "--m", "8",
-                                  "--ef-construction", "32", "--json"])
+                                  "--metric", "dot", "--index", "hnsw", "--token-candidates", "8", "--pooling-lengths", "4", "--passes", "1",
+                                  "--m", "8", "--ef-construction", "32", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let report = try #require(try result.json() as? [String: Any])
         #expect(report["documents"] as? Int == docs.count)
@@ -202,5 +202,19 @@ struct MultiVectorCommandTests {
         #expect((fast["recall_at_10_vs_exact"] as? Double).map { $0 > 0.5 } == true, "\(fast)")
         let pooling = try #require((report["pooling_throughput"] as? [[String: Any]])?.first?["by_pool_factor"] as? [[String: Any]])
         #expect((pooling.first?["documents_per_second"] as? Double).map { $0 > 0 } == true)
+
+        // The default fast path: IVF lists, as many as a list per 8 stored tokens allows.
+        let ivf = try cli.run(["bench", "multivector", "--docs", "tokens.npy", "--doc-offsets", "offsets.npy", "--queries", "q.npy",
+                               "--query-offsets", "qo.npy", "--truth", "truth.ivecs", "--pool-factor", "1", "--metric", "dot",
+                               "--pooling-lengths", "4", "--passes", "1", "--nprobe", "4", "--json"])
+        #expect(ivf.status == 0, "\(ivf.stderr)")
+        let ivfReport = try #require(try ivf.json() as? [String: Any])
+        #expect(ivfReport["index"] as? String == "ivf")
+        let ivfRun = try #require((ivfReport["runs"] as? [[String: Any]])?.first)
+        let stored = try #require(ivfRun["stored_vectors"] as? Int)
+        let lists = try #require(((ivfRun["encodings"] as? [[String: Any]])?.first)?["nlist"] as? Int)
+        #expect(lists <= stored / 8 && lists * 2 > stored / 8 && lists.nonzeroBitCount == 1, "nlist \(lists) for \(stored) tokens")
+        let ivfFast = try #require((ivfRun["fast"] as? [[String: Any]])?.first)
+        #expect((ivfFast["recall_at_10_vs_exact"] as? Double).map { $0 > 0.5 } == true, "\(ivfFast)")
     }
 }

@@ -119,12 +119,12 @@ struct GraphInserter {
     /// floats kept as int8, where vectors outside the trained ranges clamp to one code).
     /// - Parameters:
     ///   - sorted: candidate keys (distance to the base node, node), ascending.
-    ///   - alpha: a candidate is dropped only when `alpha ×` its distance to a kept neighbour is
-    ///     below its distance to the base node. 1 is the paper's heuristic; the repair of deletes
-    ///     uses FreshDiskANN's 1.2, which keeps more links where a deletion thinned them.
-    func selectNeighbours(level: Int, sorted: [UInt64], limit: Int, scratch: InsertScratch, alpha: Float = 1) -> [UInt64] {
-        guard sorted.count > limit else { return sorted }
-        var kept: [UInt64] = []
+    ///   - initial: neighbours kept whatever the heuristic says (the survivors of a list that
+    ///     deletes thinned), ahead of the candidates and counted in the limit.
+    func selectNeighbours(level: Int, sorted: [UInt64], limit: Int, scratch: InsertScratch,
+                          keeping initial: [UInt64] = []) -> [UInt64] {
+        guard initial.count + sorted.count > limit else { return initial + sorted }
+        var kept = initial
         kept.reserveCapacity(limit)
         for key in sorted {
             if kept.count >= limit { break }
@@ -136,7 +136,7 @@ struct GraphInserter {
                 let otherRow = walker.row(level: level, candidateNode(other))
                 let between = space.distance(candidate, otherRow)
                 // Not nearer to `other` than to the base node, but possibly a copy of it.
-                if alpha * between < d || (between <= d && space.storesSameVector(candidateRow, otherRow)) {
+                if between < d || (between <= d && space.storesSameVector(candidateRow, otherRow)) {
                     good = false
                     break
                 }

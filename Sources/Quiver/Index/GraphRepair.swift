@@ -3,9 +3,10 @@
 ///
 /// Every node `p` that links to a removed node `d` keeps its remaining neighbours, and the
 /// places the removed ones held go to the neighbours of each removed `d` it linked to, chosen
-/// by the paper's heuristic (Algorithm 4 of HNSW) against the neighbours kept. The in-neighbours are found by one
-/// pass over all lists of each level, however many rows are removed, so a transaction that
-/// deletes many rows pays that pass once (FreshDiskANN's batched consolidation).
+/// by the paper's heuristic (Algorithm 4 of HNSW) against the neighbours kept. The
+/// in-neighbours are found by one pass over all lists of each level, however many rows are
+/// removed, so a transaction that deletes many rows pays that pass once (FreshDiskANN's
+/// batched consolidation).
 struct GraphRepair {
     let walker: GraphWalker
     let maintenance: HNSWMaintenance

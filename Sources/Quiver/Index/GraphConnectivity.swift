@@ -4,8 +4,9 @@
 /// often on clustered data and for the dot product, which is not a metric): a search can then
 /// never return it. After a build, and after a transaction changed the graph, a walk from the
 /// entry point finds such rows; each one is linked from its nearest reachable node (found by a
-/// level-0 search from the entry point, which only meets reachable nodes), displacing that node's farthest
-/// link when its list is full, and the walk continues from it.
+/// level-0 search from the entry point, which only meets reachable nodes) with room, or else
+/// displaces the farthest link of the nearest one that has a link to spare (one that is not
+/// its target's only in-link), and the walk continues from it.
 struct GraphConnectivity {
     let walker: GraphWalker
     let rowCount: Int
@@ -17,13 +18,17 @@ struct GraphConnectivity {
     /// this repeats, a few rounds at most).
     func ensureReachable(header: HNSWHeader, live: RowSet) {
         // The first round offers rows through the heuristic, which may prune another row's
-        // last in-link; later rounds only append or displace links they did not place.
-        for round in 0..<8 where relinkUnreachable(header: header, live: live, offer: round == 0) > 0 {}
+        // last in-link; later rounds only append or displace links. A link placed by any
+        // round is never displaced by a later one: rows that displaced each other round after
+        // round once left three rows stranded (dimensions 2-7, many near-duplicates).
+        var relinkedRows = Set<UInt32>()
+        for round in 0..<8 where relinkUnreachable(header: header, live: live, offer: round == 0, relinkedRows: &relinkedRows) > 0 {}
     }
 
     /// One walk and the relinking of what it did not reach.
+    /// - Parameter relinkedRows: rows relinked so far; their links are not displaced.
     /// - Returns: how many rows were relinked.
-    func relinkUnreachable(header: HNSWHeader, live: RowSet, offer: Bool) -> Int {
+    func relinkUnreachable(header: HNSWHeader, live: RowSet, offer: Bool, relinkedRows: inout Set<UInt32>) -> Int {
         guard !header.isEmpty else { return 0 }
         var reached = RowSet(capacity: rowCount)
         var stack: [UInt32] = []
@@ -33,8 +38,18 @@ struct GraphConnectivity {
         unreached.subtract(reached)
         guard !unreached.isEmpty else { return 0 }
         var relinked = 0
-        var relinkedRows = Set<UInt32>()
         let capacity = graph.geometry.m0
+        // How many reached nodes link to each row: a displaced link should not be its
+        // target's only one.
+        var inLinks = [UInt16](repeating: 0, count: rowCount)
+        reached.forEach { row in
+            let list = graph.list0(row)
+            for i in 0..<capacity {
+                let n = list[i]
+                if n == UInt32.max { break }
+                if Int(n) < rowCount { inLinks[Int(n)] &+= 1 }
+            }
+        }
         unreached.forEach { row in
             guard !reached.contains(row) else { return }
             // The nearest reachable node: a level-0 search from the entry point meets only those.
@@ -69,19 +84,27 @@ struct GraphConnectivity {
                     placed = true
                 }
             }
-            if !placed {
-                let host = hosts[0]
-                let list = graph.writableList(level: 0, host)
-                let hostQuery = walker.space.rowAsQuery(host, scratch: scratch.pairQuery)
-                var farthest = -1
-                var farthestDistance = -Float.infinity
-                for i in 0..<capacity where !relinkedRows.contains(list[i]) {
-                    let d = walker.space.distance(hostQuery, list[i])
-                    if d > farthestDistance { farthestDistance = d; farthest = i }
+            // Else the nearest host whose farthest displaceable link (not placed by this
+            // relinking, not its target's only in-link, if it has one) gives way.
+            for strict in [true, false] where !placed {
+                for host in hosts where !placed {
+                    let list = graph.list0(host)
+                    let hostQuery = walker.space.rowAsQuery(host, scratch: scratch.pairQuery)
+                    var farthest = -1
+                    var farthestDistance = -Float.infinity
+                    for i in 0..<capacity where Int(list[i]) < rowCount && !relinkedRows.contains(list[i])
+                        && (!strict || inLinks[Int(list[i])] > 1) {
+                        let d = walker.space.distance(hostQuery, list[i])
+                        if d > farthestDistance { farthestDistance = d; farthest = i }
+                    }
+                    guard farthest >= 0 else { continue }
+                    inLinks[Int(list[farthest])] &-= 1
+                    graph.writableList(level: 0, host)[farthest] = row
+                    placed = true
                 }
-                guard farthest >= 0 else { return }
-                list[farthest] = row
             }
+            guard placed else { return }
+            inLinks[Int(row)] &+= 1
             relinkedRows.insert(row)
             relinked += 1
             mark(row, &reached, &stack)

@@ -67,7 +67,11 @@ struct GraphInserter {
             }
             let found = scratch.results.sortedAscending()
             let me = l == 0 ? row : slots[l - 1]
-            let chosen = selectNeighbours(level: l, sorted: found.filter { candidateNode($0) != me }, limit: geometry.m, scratch: scratch)
+            // Up to the list's capacity, 2m on level 0, as FAISS does (hnswlib stops at m): the
+            // heuristic rarely keeps that many, and what it keeps raised recall on debian by
+            // 0.002-0.003 at efSearch 24-128 at the same queries/s (0.9499 → 0.9530 at 32).
+            let chosen = selectNeighbours(level: l, sorted: found.filter { candidateNode($0) != me },
+                                          limit: geometry.capacity(level: l), scratch: scratch)
             // The new node's own list, then the reverse links.
             withLock(row) {
                 let list = graph.writableList(level: l, me)

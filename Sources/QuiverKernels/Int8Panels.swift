@@ -74,7 +74,11 @@ import CQuiverKernels
         func quantised(_ v: ArraySlice<Float>, levels: Float) -> (codes: [Int32], scale: Float) {
             let largest = v.reduce(Float(0)) { max($0, abs($1)) }
             guard largest > 0, v.allSatisfy(\.isFinite) else { return (Array(repeating: 0, count: v.count), 0) }
-            let codes = v.map { Int32(max(-levels, min(levels, ($0 * (levels / largest)).rounded(.toNearestOrEven)))) }
+            // Rounded as the kernel does: ±0.5, then truncated.
+            let codes = v.map { x -> Int32 in
+                let scaled = x * (levels / largest)
+                return max(-Int32(levels), min(Int32(levels), Int32(scaled + (scaled >= 0 ? 0.5 : -0.5))))
+            }
             return (codes, largest / levels)
         }
         let rowCount = dimensions == 0 ? 0 : rows.count / dimensions

@@ -166,7 +166,7 @@ size_t qv_i8_panels_scratch_bytes(size_t nq, size_t n);
 /**
  * out[r * nq + i] ~ query i . row r for r < rows, i < nq (queries at queries + i * q_stride
  * floats): each query is quantised to 7 bits with its own scale (q ~ b * (u - 64), u in
- * 1...127), the products are exact integer sums, and the result is
+ * 1...127; rows and queries are rounded half away from zero), the products are exact integer sums, and the result is
  * ((float)(sum - 64 * sums[r]) * scales[r]) * b, so every table returns the same bits. The
  * error is that of the two quantisations: a few thousandths of |q| |row| at n = 128. A query
  * with a non-finite component scores 0 against every row. `scratch` holds

@@ -70,10 +70,17 @@ void qv_i8_panels_pack(const float *rows, size_t count, size_t n, size_t stride_
     }
 }
 
-/* Quantises the queries into the scratch: nq scales (floats), then nq rows of n4 bytes in 1...127
- * (64 in the padding and for a query that is zero or not finite, whose scale is 0). */
-static void qv_quantise_queries(const float *queries, size_t nq, size_t q_stride, size_t n, void *scratch,
-                                float **scales, uint8_t **codes) {
+/* Queries quantised into the scratch: nq scales (floats), then nq rows of `stride` (n rounded up
+ * to 4) bytes in 1...127 (64 in the padding and for a query that is zero or not finite, whose
+ * scale is 0). */
+typedef struct {
+    const float *scales;
+    const uint8_t *codes;
+    size_t stride;
+} qv_query_codes;
+
+static qv_query_codes qv_quantise_queries(const float *queries, size_t nq, size_t q_stride, size_t n,
+                                          void *scratch) {
     const size_t n4 = qv_padded_components(n);
     float *b = (float *)scratch;
     uint8_t *u = (uint8_t *)scratch + nq * 4;
@@ -90,8 +97,7 @@ static void qv_quantise_queries(const float *queries, size_t nq, size_t q_stride
             u[i * n4 + d] = (uint8_t)(c + QV_QUERY_OFFSET);
         }
     }
-    *scales = b;
-    *codes = u;
+    return (qv_query_codes){.scales = b, .codes = u, .stride = n4};
 }
 
 static inline float qv_panel_score(int32_t sum, int32_t row_sum, float row_scale, float query_scale) {
@@ -102,10 +108,10 @@ void qv_internal_dot_i8_panels_scalar(const float *queries, size_t nq, size_t q_
                                       const float *scales, const int32_t *sums, size_t rows, size_t n,
                                       void *scratch, float *out) {
     if (nq == 0 || rows == 0) return;
-    float *b;
-    uint8_t *u;
-    qv_quantise_queries(queries, nq, q_stride, n, scratch, &b, &u);
-    const size_t n4 = qv_padded_components(n);
+    const qv_query_codes query = qv_quantise_queries(queries, nq, q_stride, n, scratch);
+    const uint8_t *u = query.codes;
+    const float *b = query.scales;
+    const size_t n4 = query.stride;
     for (size_t r = 0; r < rows; r++) {
         const int8_t *panel = panels + (r / QV_PANEL_ROWS) * QV_PANEL_ROWS * n4 + (r % QV_PANEL_ROWS) * 4;
         for (size_t i = 0; i < nq; i++) {
@@ -161,10 +167,10 @@ void qv_internal_dot_i8_panels_avx2(const float *queries, size_t nq, size_t q_st
                                     const float *scales, const int32_t *sums, size_t rows, size_t n,
                                     void *scratch, float *out) {
     if (nq == 0 || rows == 0) return;
-    float *b;
-    uint8_t *u;
-    qv_quantise_queries(queries, nq, q_stride, n, scratch, &b, &u);
-    const size_t n4 = qv_padded_components(n);
+    const qv_query_codes query = qv_quantise_queries(queries, nq, q_stride, n, scratch);
+    const uint8_t *u = query.codes;
+    const float *b = query.scales;
+    const size_t n4 = query.stride;
     const size_t groups = n4 / 4;
     /* Query tiles of equal size (12 queries: two of 6, not 8 and 4). */
     const size_t tiles = (nq + 7) / 8;

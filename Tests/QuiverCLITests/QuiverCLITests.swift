@@ -240,6 +240,31 @@ struct QuiverCLITests {
         )
     }
 
+    /// Batches commit on a background thread while the next is read: a bad row found while
+    /// reading (a NaN) or only by the engine during the commit (a zero vector under cosine)
+    /// must leave exactly the batches before it, and say so.
+    @Test(arguments: [(Float.nan, "row 13 component 2 is nan"), (Float(0), "a cosine vector needs a finite, non-zero length")])
+    func aBadRowInALaterBatchKeepsTheBatchesBeforeIt(bad: Float, message: String) throws {
+        let cli = try CLIHarness()
+        var fixture = Fixture(rows: 24).fvecs()
+        for component in (bad.isNaN ? 2..<3 : 0..<16) {
+            let offset = 13 * (4 + 16 * 4) + 4 + component * 4
+            withUnsafeBytes(of: bad.bitPattern.littleEndian) { fixture.replaceSubrange(offset..<offset + 4, with: $0) }
+        }
+        try cli.write("bad.fvecs", fixture)
+        let result = try cli.run([
+            "import", "docs", "bad.fvecs", "--store", "s.quiver", "--create", "--metric", "cosine",
+            "--batch-rows", "4", "--quiet",
+        ])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stderr.contains("rows 0..<12 of bad.fvecs were committed before the error"), "\(result.stderr)")
+        let inspect = try #require(try cli.run(["inspect", "--store", "s.quiver", "--json"]).json() as? [String: Any])
+        let collections = try #require(inspect["collections"] as? [[String: Any]])
+        #expect(collections.first?["records"] as? Int == 12)
+        #expect(try cli.run(["verify", "--store", "s.quiver"]).stdout == "ok\n")
+    }
+
     @Test func verifyReportsACorruptedVectorAndExitsOne() throws {
         let cli = try CLIHarness()
         // Row 7 holds a value that occurs nowhere else, so its bytes locate the row in the file.

@@ -210,112 +210,130 @@ enum VectorImporter {
         var imported = 0
         var batches = 0
         var floats: [Float] = []
+        // Batch n commits on a background thread while this one reads and checks batch n + 1.
+        let committer = BatchCommitter()
+        func finishCommit() throws {
+            let rows = try committer.finishPrevious()
+            guard rows > 0 else { return }
+            imported += rows
+            batches += 1
+            progress.update(rows: imported)
+        }
         do {
             // Batches commit with one fsync each; everything is durable when the loop ends.
             try database.withDeferredSync {
-                while true {
-                    let n = try reader.read(into: &chunk, maxRows: batchRows)
-                    if n == 0 { break }
-                    let firstRow = chunk.firstRow
-                    // Vectors, as the collection stores them.
-                    var floatsReady = false
-                    switch (plane, reader.elementKind) {
-                    case (.floats, .float32):
-                        try checkFinite(
-                            chunk.floats,
-                            dimensions: dimensions,
-                            firstRow: firstRow,
-                            file: plan.file
-                        )
-                    case (.floats, .uint8):
-                        floats.removeAll(keepingCapacity: true)
-                        floats.append(contentsOf: chunk.bytes.lazy.map { Float($0) })
-                        floatsReady = true
-                    case (.bits, .float32):
-                        try checkFinite(
-                            chunk.floats,
-                            dimensions: dimensions,
-                            firstRow: firstRow,
-                            file: plan.file
-                        )
-                        // The engine binarises by sign (numpy.packbits order) in appendBatch.
-                    case (.bits, .packedBits), (.bits, .uint8):
-                        break
-                    case (.floats, .packedBits):
-                        preconditionFailure("checkShape rejects packed bits for float collections")
-                    }
-                    // Metadata and keys.
-                    var metadata: [[String: MetadataValue]]?
-                    var cells: [[String: JSONValue]] = []
-                    var lines: [Int] = []  // the metadata file's line of each row, when known
-                    if let table {
-                        cells = try table.reader.read(maxRows: n)
-                        lines = table.reader.lastReadLines
-                        guard cells.count == n else {
-                            throw metadataTooShort(
-                                plan,
-                                table: table,
-                                vectorRow: firstRow + cells.count
+                do {
+                    while true {
+                        let n = try reader.read(into: &chunk, maxRows: batchRows)
+                        if n == 0 { break }
+                        let firstRow = chunk.firstRow
+                        // Vectors, as the collection stores them.
+                        var floatsReady = false
+                        switch (plane, reader.elementKind) {
+                        case (.floats, .float32):
+                            try checkFinite(
+                                chunk.floats,
+                                dimensions: dimensions,
+                                firstRow: firstRow,
+                                file: plan.file
                             )
+                        case (.floats, .uint8):
+                            floats.removeAll(keepingCapacity: true)
+                            floats.append(contentsOf: chunk.bytes.lazy.map { Float($0) })
+                            floatsReady = true
+                        case (.bits, .float32):
+                            try checkFinite(
+                                chunk.floats,
+                                dimensions: dimensions,
+                                firstRow: firstRow,
+                                file: plan.file
+                            )
+                            // The engine binarises by sign (numpy.packbits order) in appendBatch.
+                        case (.bits, .packedBits), (.bits, .uint8):
+                            break
+                        case (.floats, .packedBits):
+                            preconditionFailure("checkShape rejects packed bits for float collections")
                         }
-                    } else if reader.format == .jsonLines {
-                        cells = chunk.metadata
-                    }
-                    if let converter {
-                        metadata = try cells.enumerated().map {
-                            try converter.convert($1, row: firstRow + $0, line: $0 < lines.count ? lines[$0] : nil)
+                        // Metadata and keys.
+                        var metadata: [[String: MetadataValue]]?
+                        var cells: [[String: JSONValue]] = []
+                        var lines: [Int] = []  // the metadata file's line of each row, when known
+                        if let table {
+                            cells = try table.reader.read(maxRows: n)
+                            lines = table.reader.lastReadLines
+                            guard cells.count == n else {
+                                throw metadataTooShort(
+                                    plan,
+                                    table: table,
+                                    vectorRow: firstRow + cells.count
+                                )
+                            }
+                        } else if reader.format == .jsonLines {
+                            cells = chunk.metadata
                         }
-                    }
-                    let keys: BulkKeys
-                    if plan.keyColumn != nil, let converter {
-                        let list = try cells.enumerated().map {
-                            try converter.key($1, row: firstRow + $0, line: $0 < lines.count ? lines[$0] : nil)
-                        }
-                        keys = bulkKeys(list, schema: schema)
-                    } else if !chunk.keys.isEmpty {
-                        keys = bulkKeys(
-                            try chunk.keys.enumerated().map {
-                                try recordKey($1, schema: schema, row: firstRow + $0, file: plan.file)
-                            },
-                            schema: schema
-                        )
-                    } else if schema.keyKind == .uint64 {
-                        keys = .sequential(start: UInt64(firstRow))
-                    } else {
-                        keys = .strings((firstRow..<firstRow + n).map { String($0) })
-                    }
-                    // One committed transaction per batch.
-                    let batchFloats: [Float] =
-                        plane == .floats ? (floatsReady ? floats : chunk.floats)
-                        : (reader.elementKind == .float32 ? chunk.floats : [])
-                    let batchBits: [UInt8] =
-                        plane == .bits && reader.elementKind != .float32 ? chunk.bytes : []
-                    do {
-                        try batchFloats.withUnsafeBufferPointer { f in
-                            try batchBits.withUnsafeBufferPointer { b in
-                                try database.write { tx in
-                                    try tx.collection(name).appendBatch(
-                                        count: n,
-                                        floats: batchFloats.isEmpty ? nil : f,
-                                        bits: batchBits.isEmpty ? nil : b,
-                                        keys: keys,
-                                        metadata: metadata
-                                    )
-                                }
+                        if let converter {
+                            metadata = try cells.enumerated().map {
+                                try converter.convert($1, row: firstRow + $0, line: $0 < lines.count ? lines[$0] : nil)
                             }
                         }
-                    } catch let error as QuiverError where ErrorReport.isBadInput(error.code) {
-                        throw QuiverError(
-                            error.code,
-                            "\(plan.file) rows \(firstRow)..<\(firstRow + n): \(error.message)",
-                            collection: error.collection,
-                            key: error.key,
-                            field: error.field
-                        )
+                        let keys: BulkKeys
+                        if plan.keyColumn != nil, let converter {
+                            let list = try cells.enumerated().map {
+                                try converter.key($1, row: firstRow + $0, line: $0 < lines.count ? lines[$0] : nil)
+                            }
+                            keys = bulkKeys(list, schema: schema)
+                        } else if !chunk.keys.isEmpty {
+                            keys = bulkKeys(
+                                try chunk.keys.enumerated().map {
+                                    try recordKey($1, schema: schema, row: firstRow + $0, file: plan.file)
+                                },
+                                schema: schema
+                            )
+                        } else if schema.keyKind == .uint64 {
+                            keys = .sequential(start: UInt64(firstRow))
+                        } else {
+                            keys = .strings((firstRow..<firstRow + n).map { String($0) })
+                        }
+                        // One committed transaction per batch.
+                        let batchFloats: [Float] =
+                            plane == .floats ? (floatsReady ? floats : chunk.floats)
+                            : (reader.elementKind == .float32 ? chunk.floats : [])
+                        let batchBits: [UInt8] =
+                            plane == .bits && reader.elementKind != .float32 ? chunk.bytes : []
+                        try finishCommit()
+                        let file = plan.file
+                        committer.submit(rows: n) { [metadata] in
+                            do {
+                                try batchFloats.withUnsafeBufferPointer { f in
+                                    try batchBits.withUnsafeBufferPointer { b in
+                                        try database.write { tx in
+                                            try tx.collection(name).appendBatch(
+                                                count: n,
+                                                floats: batchFloats.isEmpty ? nil : f,
+                                                bits: batchBits.isEmpty ? nil : b,
+                                                keys: keys,
+                                                metadata: metadata
+                                            )
+                                        }
+                                    }
+                                }
+                            } catch let error as QuiverError where ErrorReport.isBadInput(error.code) {
+                                throw QuiverError(
+                                    error.code,
+                                    "\(file) rows \(firstRow)..<\(firstRow + n): \(error.message)",
+                                    collection: error.collection,
+                                    key: error.key,
+                                    field: error.field
+                                )
+                            }
+                        }
                     }
-                    imported += n
-                    batches += 1
-                    progress.update(rows: imported)
+                    try finishCommit()
+                } catch {
+                    // The batch in flight is older than whatever failed here: count it when it
+                    // committed, and report its error first when it did not.
+                    try finishCommit()
+                    throw error
                 }
             }
         } catch {
@@ -386,7 +404,13 @@ enum VectorImporter {
     /// Throws naming the first row with a NaN or infinite component.
     static func checkFinite(_ floats: [Float], dimensions: Int, firstRow: Int, file: String) throws
     {
-        guard let index = floats.firstIndex(where: { !$0.isFinite }) else { return }
+        // A branch-free pass over the bit patterns (vectorised by the compiler): the top bit
+        // of (magnitude + 2^23) is set exactly when the exponent is all ones (NaN, infinity).
+        // Only a chunk with a bad component is searched for it.
+        let anyNonFinite = floats.withUnsafeBytes { raw in
+            raw.bindMemory(to: UInt32.self).reduce(UInt32(0)) { $0 | (($1 & 0x7FFF_FFFF) &+ 0x0080_0000) } & 0x8000_0000 != 0
+        }
+        guard anyNonFinite, let index = floats.firstIndex(where: { !$0.isFinite }) else { return }
         throw InputError(
             "invalidVector",
             "\(file): row \(firstRow + index / dimensions) component \(index % dimensions) is \(floats[index]); vectors must be finite"

@@ -105,6 +105,21 @@ struct RecordTests {
         #expect(error?.key == 9)
     }
 
+    /// The check sums the squares with the SIMD kernel and searches components only when the
+    /// sum is not finite: the component is still named, and finite components whose squares
+    /// overflow are valid except under cosine (which needs the length).
+    @Test func finitenessNamesTheComponentAndAllowsHugeFiniteValues() throws {
+        let (_, db) = try makeStore()
+        let error = #expect(throws: QuiverError.self) { try db.write { try $0.collection("c").upsert(key: 1, vector: [1, 2, .nan]) } }
+        #expect(error?.message.contains("component 2 is nan") == true, "\(String(describing: error))")
+        let huge: [Float] = [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1]
+        try db.write { try $0.collection("c").upsert(key: 2, vector: huge) }
+        #expect(try db.read { try $0.collection("c").get(2)?.vector } == huge)
+        try db.createCollection("cos", schema: CollectionSchema(vectors: .float32(dimensions: 3), metric: .cosine))
+        let cosine = #expect(throws: QuiverError.self) { try db.write { try $0.collection("cos").upsert(key: 1, vector: huge) } }
+        #expect(cosine?.code == .invalidVector)
+    }
+
     @Test func badMetadataIsATypedError() throws {
         let (_, db) = try makeStore()
         var error = #expect(throws: QuiverError.self) { try db.write { try $0.collection("c").upsert(key: 1, vector: [1, 2, 3], metadata: ["nope": 1]) } }

@@ -273,6 +273,14 @@ static size_t qv_argmin_f32_scalar(const float *values, size_t n) {
     return 0;
 }
 
+static size_t qv_select_at_most_scalar(const float *values, const float *limits, size_t n, uint32_t *indices) {
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (values[i] <= limits[i]) indices[count++] = (uint32_t)i;
+    }
+    return count;
+}
+
 /* One query token at a time against every document token; NaN products never win. */
 static float qv_maxsim_f32_scalar(const float *q, size_t nq, const void *const *tokens, size_t nt,
                                   size_t n, float *best) {
@@ -349,6 +357,7 @@ static const qv_kernel_table qv_table_scalar = {
     .pq_table_l2sq = qv_pq_table_l2sq_scalar,
     .pq_table_dot = qv_pq_table_dot_scalar,
     .argmin_f32 = qv_argmin_f32_scalar,
+    .select_at_most = qv_select_at_most_scalar,
     .maxsim_f32 = qv_maxsim_f32_scalar,
     .centroid_interaction = qv_centroid_interaction_scalar,
     .dot_i8_panels = qv_internal_dot_i8_panels_scalar,
@@ -543,6 +552,9 @@ void qv_pq_table_dot(const float *query, const float *columns, size_t m, size_t 
 }
 
 size_t qv_argmin_f32(const float *values, size_t n) { return qv_table()->argmin_f32(values, n); }
+size_t qv_select_at_most(const float *values, const float *limits, size_t n, uint32_t *indices) {
+    return qv_table()->select_at_most(values, limits, n, indices);
+}
 
 float qv_maxsim_f32(const float *q, size_t nq, const void *const *tokens, size_t nt, size_t n,
                     float *best) {

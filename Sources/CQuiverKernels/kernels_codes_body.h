@@ -324,3 +324,19 @@ static size_t QV_FN(argmin_f32)(const float *values, size_t n) {
     }
     return 0;
 }
+
+/* A compare and a lane test per vector; only a vector with a selected lane is walked lane by lane. */
+static size_t QV_FN(select_at_most)(const float *values, const float *limits, size_t n, uint32_t *indices) {
+    const unsigned char *pv = (const unsigned char *)values, *pl = (const unsigned char *)limits;
+    size_t count = 0, i = 0;
+    for (; i + QV_VW <= n; i += QV_VW) {
+        if (!__builtin_reduce_or(QV_FN(load)(pv + 4 * i) <= QV_FN(load)(pl + 4 * i))) continue;
+        for (size_t j = i; j < i + QV_VW; j++) {
+            if (values[j] <= limits[j]) indices[count++] = (uint32_t)j;
+        }
+    }
+    for (; i < n; i++) {
+        if (values[i] <= limits[i]) indices[count++] = (uint32_t)i;
+    }
+    return count;
+}

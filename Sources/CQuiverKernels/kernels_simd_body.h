@@ -876,6 +876,7 @@ static const qv_kernel_table QV_FN(table) = {
     .pq_table_l2sq = QV_FN(pq_table_l2sq),
     .pq_table_dot = QV_FN(pq_table_dot),
     .argmin_f32 = QV_FN(argmin_f32),
+    .select_at_most = QV_FN(select_at_most),
     .maxsim_f32 = QV_FN(maxsim_f32),
     .centroid_interaction = QV_FN(centroid_interaction),
     .dot_i8_panels = NULL, /* filled by the dispatcher (kernels_i8_panels.c) */

@@ -172,6 +172,25 @@ extension Kernels {
         return unsafe Int(qv_argmin_f32(values, count))
     }
 
+    /// Writes to `indices`, ascending, every `i < count` with `values[i] <= limits[i]` (NaN is
+    /// never selected), and returns how many. The batched exact scan calls it once per block
+    /// row with that row's distances to a tile of queries and each query's current k-th
+    /// distance, so a row that enters no query's top k costs a few vector compares. The C call
+    /// is `qv_select_at_most`.
+    ///
+    /// - Parameters:
+    ///   - values: `count` floats.
+    ///   - limits: `count` floats.
+    ///   - count: The number of values.
+    ///   - indices: room for `count` indices.
+    /// - Returns: The number of indices written.
+    @inlinable
+    public static func selectAtMost(_ values: UnsafePointer<Float>, limits: UnsafePointer<Float>, count: Int, into indices: UnsafeMutablePointer<UInt32>) -> Int {
+        precondition(count >= 0, "negative count")
+        // Safety: reads `count` floats from each input, writes at most `count` indices.
+        return unsafe Int(qv_select_at_most(values, limits, count, indices))
+    }
+
     // MARK: Reference twins
 
     /// Returns the dot product of a float query and `UInt8` codes, summed in `Double`: the oracle

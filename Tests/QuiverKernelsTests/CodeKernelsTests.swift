@@ -263,6 +263,31 @@ struct CodeKernelsTests {
         }
     }
 
+    @Test("selectAtMost: exactly the lanes at or below their limit, ascending, NaN never", arguments: KernelSet.all)
+    func selectAtMost(kernels: KernelSet) {
+        var random = SplitMix64(seed: 0x5EED_0207)
+        for n in Array(0...70) + [256, 1_000] {
+            for variant in 0..<4 {
+                var values = random.floats(n)
+                var limits = random.floats(n).map { $0 - 0.8 }  // about one lane in ten selected
+                if n > 0 && variant == 1 { limits[n - 1] = values[n - 1] }  // equal: selected
+                if n > 1 && variant == 2 { values[0] = .nan; limits[n / 2] = .nan }  // never selected
+                if variant == 3 { limits = limits.map { _ in .infinity } }  // every lane
+                let expected = values.indices.filter { values[$0] <= limits[$0] }.map(UInt32.init)
+                var got = [UInt32](repeating: .max, count: n + 1)
+                let count = unsafe withMisaligned(values, offset: 4 * (n % 3)) { v in
+                    unsafe withMisaligned(limits, offset: 4 * (n % 2)) { l in
+                        unsafe got.withUnsafeMutableBufferPointer {
+                            unsafe kernels.selectAtMost(v.assumingMemoryBound(to: Float.self), l.assumingMemoryBound(to: Float.self), n, $0.baseAddress!)
+                        }
+                    }
+                }
+                #expect(Array(got[..<count]) == expected, "\(kernels) n=\(n) variant \(variant)")
+                #expect(got[count] == .max, "\(kernels) wrote past the selection")
+            }
+        }
+    }
+
     @Test("every kernel set gives the same PQ bits (the order is fixed)")
     func pqSameEverywhere() {
         var random = SplitMix64(seed: Self.pqSeed &+ 3)

@@ -200,6 +200,11 @@ struct KernelSet: Sendable, CustomStringConvertible {
         return unsafe Int(table.pointee.argmin_f32(values, count))
     }
 
+    func selectAtMost(_ values: UnsafePointer<Float>, _ limits: UnsafePointer<Float>, _ count: Int, _ indices: UnsafeMutablePointer<UInt32>) -> Int {
+        guard let table = unsafe table else { return unsafe Kernels.selectAtMost(values, limits: limits, count: count, into: indices) }
+        return unsafe Int(table.pointee.select_at_most(values, limits, count, indices))
+    }
+
     func maxSim(_ q: UnsafePointer<Float>, _ queryCount: Int, _ tokens: UnsafePointer<UnsafeRawPointer>,
                 _ tokenCount: Int, _ n: Int, _ best: UnsafeMutablePointer<Float>) -> Float {
         guard let table = unsafe table else {

@@ -253,6 +253,14 @@ void qv_pq_table_dot(const float *query, const float *columns, size_t m, size_t 
  */
 size_t qv_argmin_f32(const float *values, size_t n);
 
+/**
+ * Writes to `indices`, in ascending order, every i < n with values[i] <= limits[i], and returns
+ * how many (at most n; NaN is never selected). The batched exact scan passes one block row's
+ * distances to all queries of a tile and each query's current k-th distance: most rows beat no
+ * limit, and a vector compare per lane group rejects them.
+ */
+size_t qv_select_at_most(const float *values, const float *limits, size_t n, uint32_t *indices);
+
 /* ---- Diagnostics ------------------------------------------------------------------------- */
 
 /**
@@ -308,6 +316,7 @@ typedef struct qv_kernel_table {
     void (*pq_table_l2sq)(const float *query, const float *columns, size_t m, size_t sub, float *table);
     void (*pq_table_dot)(const float *query, const float *columns, size_t m, size_t sub, float *table);
     size_t (*argmin_f32)(const float *values, size_t n);
+    size_t (*select_at_most)(const float *values, const float *limits, size_t n, uint32_t *indices);
     float (*maxsim_f32)(const float *q, size_t nq, const void *QV_NONNULL const *QV_NONNULL tokens, size_t nt,
                         size_t n, float *best);
     float (*centroid_interaction)(const float *s, size_t nq, const void *lists, size_t count, uint32_t nlist);

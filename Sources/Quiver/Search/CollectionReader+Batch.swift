@@ -64,11 +64,17 @@ extension CollectionReader {
                     DispatchQueue.concurrentPerform(iterations: workers) { worker in
                         var out = [Float](repeating: 0, count: rowsPerBlock * batchTile)
                         var tops = [TopK](repeating: TopK(k: k), count: batchTile)
+                        // Each query's current k-th distance, and the queries a row enters.
+                        var limits = [Float](repeating: 0, count: batchTile)
+                        var entered = [UInt32](repeating: 0, count: batchTile)
                         var tile = worker
                         while tile < tiles {
                             let first = tile * batchTile
                             let n = min(batchTile, queries.count - first)
-                            for j in 0..<n { tops[j] = TopK(k: k) }
+                            for j in 0..<n {
+                                tops[j] = TopK(k: k)
+                                limits[j] = tops[j].worstDistance
+                            }
                             for (firstRow, base) in blockList {
                                 let wordStart = firstRow / 64
                                 let wordEnd = min(words.count, wordStart + rowsPerBlock / 64)
@@ -86,14 +92,26 @@ extension CollectionReader {
                                     // Distances once per block in a vectorisable loop, not per
                                     // comparison.
                                     kernel.distances(fromDots: o.baseAddress!, count: blockRows * n)
-                                    for w in wordStart..<wordEnd {
-                                        var word = words[w]
-                                        while word != 0 {
-                                            let local = (w - wordStart) * 64 + word.trailingZeroBitCount
-                                            word &= word - 1
-                                            let row = UInt32(firstRow + local)
-                                            let distances = o.baseAddress! + local * n
-                                            for j in 0..<n { tops[j].push(distance: distances[j], row: row) }
+                                    // Most rows enter no query's top k: a vector compare of
+                                    // the row's distances with the queries' limits finds the
+                                    // few that do.
+                                    limits.withUnsafeMutableBufferPointer { limit in
+                                        entered.withUnsafeMutableBufferPointer { picked in
+                                            for w in wordStart..<wordEnd {
+                                                var word = words[w]
+                                                while word != 0 {
+                                                    let local = (w - wordStart) * 64 + word.trailingZeroBitCount
+                                                    word &= word - 1
+                                                    let row = UInt32(firstRow + local)
+                                                    let distances = o.baseAddress! + local * n
+                                                    let count = Kernels.selectAtMost(distances, limits: limit.baseAddress!, count: n, into: picked.baseAddress!)
+                                                    for s in 0..<count {
+                                                        let j = Int(picked[s])
+                                                        tops[j].push(distance: distances[j], row: row)
+                                                        limit[j] = tops[j].worstDistance
+                                                    }
+                                                }
+                                            }
                                         }
                                     }
                                 }

@@ -230,7 +230,9 @@ enum VectorImporter {
                         // Vectors, as the collection stores them.
                         var floatsReady = false
                         switch (plane, reader.elementKind) {
-                        case (.floats, .float32):
+                        case (.floats, .float32), (.bits, .float32):
+                            // For bits, the engine binarises by sign (numpy.packbits order) in
+                            // appendBatch.
                             try checkFinite(
                                 chunk.floats,
                                 dimensions: dimensions,
@@ -241,14 +243,6 @@ enum VectorImporter {
                             floats.removeAll(keepingCapacity: true)
                             floats.append(contentsOf: chunk.bytes.lazy.map { Float($0) })
                             floatsReady = true
-                        case (.bits, .float32):
-                            try checkFinite(
-                                chunk.floats,
-                                dimensions: dimensions,
-                                firstRow: firstRow,
-                                file: plan.file
-                            )
-                            // The engine binarises by sign (numpy.packbits order) in appendBatch.
                         case (.bits, .packedBits), (.bits, .uint8):
                             break
                         case (.floats, .packedBits):

@@ -92,28 +92,9 @@ extension CollectionReader {
                                     // Distances once per block in a vectorisable loop, not per
                                     // comparison.
                                     kernel.distances(fromDots: o.baseAddress!, count: blockRows * n)
-                                    // Most rows enter no query's top k: a vector compare of
-                                    // the row's distances with the queries' limits finds the
-                                    // few that do.
-                                    limits.withUnsafeMutableBufferPointer { limit in
-                                        entered.withUnsafeMutableBufferPointer { picked in
-                                            for w in wordStart..<wordEnd {
-                                                var word = words[w]
-                                                while word != 0 {
-                                                    let local = (w - wordStart) * 64 + word.trailingZeroBitCount
-                                                    word &= word - 1
-                                                    let row = UInt32(firstRow + local)
-                                                    let distances = o.baseAddress! + local * n
-                                                    let count = Kernels.selectAtMost(distances, limits: limit.baseAddress!, count: n, into: picked.baseAddress!)
-                                                    for s in 0..<count {
-                                                        let j = Int(picked[s])
-                                                        tops[j].push(distance: distances[j], row: row)
-                                                        limit[j] = tops[j].worstDistance
-                                                    }
-                                                }
-                                            }
-                                        }
-                                    }
+                                    Self.offerBlock(
+                                        distances: o.baseAddress!, queryCount: n, selected: UnsafeBufferPointer(rebasing: words[wordStart..<wordEnd]),
+                                        firstRow: firstRow, tops: &tops, limits: &limits, entered: &entered)
                                 }
                             }
                             for j in 0..<n { results[first + j] = tops[j].sortedResults() }
@@ -124,6 +105,36 @@ extension CollectionReader {
             }
         }
         return try hits.map { try results($0, includeMetadata: false) }
+    }
+
+    /// Offers one block's distances (row-major: `queryCount` per row) to the tile's queries:
+    /// each selected row (a set bit of `selected`, whose first word covers `firstRow`) enters
+    /// the top k of the queries whose current k-th distance (`limits`) it does not exceed.
+    /// Most rows enter none, and a vector compare per row (`Kernels.selectAtMost`) finds the
+    /// few that do instead of one heap test per query.
+    private static func offerBlock(
+        distances: UnsafePointer<Float>, queryCount n: Int, selected: UnsafeBufferPointer<UInt64>, firstRow: Int,
+        tops: inout [TopK], limits: inout [Float], entered: inout [UInt32]
+    ) {
+        limits.withUnsafeMutableBufferPointer { limit in
+            entered.withUnsafeMutableBufferPointer { picked in
+                for (w, bits) in selected.enumerated() {
+                    var word = bits
+                    while word != 0 {
+                        let local = w * 64 + word.trailingZeroBitCount
+                        word &= word - 1
+                        let row = UInt32(firstRow + local)
+                        let rowDistances = distances + local * n
+                        let count = Kernels.selectAtMost(rowDistances, limits: limit.baseAddress!, count: n, into: picked.baseAddress!)
+                        for s in 0..<count {
+                            let j = Int(picked[s])
+                            tops[j].push(distance: rowDistances[j], row: row)
+                            limit[j] = tops[j].worstDistance
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// The collection's vector blocks as (first row, pointer into the map), in row order.

@@ -229,7 +229,10 @@ struct HNSWTests {
         let metadata: [[String: MetadataValue]] = (0..<n).map { ["bucket": .int64(Int64($0 % 1_000))] }
         let (_, db) = try load(data, kind: .float32(dimensions: Self.dimensions), metric: .l2,
                                fields: [FieldDefinition("bucket", .int64)], metadata: metadata)
-        try db.buildIndex(collection: "v", HNSWParameters(m: 8, efConstruction: 100), threads: 2)
+        // One build thread: the graph, and so each recall below, is the same on every run and
+        // with every kernel set (0.96 at 100%); a two-thread build once gave 0.945 there in CI.
+        // Concurrent builds are tested elsewhere.
+        try db.buildIndex(collection: "v", HNSWParameters(m: 8, efConstruction: 100), threads: 1)
         let queries = Datasets.clustered(count: 20, dimensions: Self.dimensions, seed: 72)
         for limit in [1, 10, 100, 500, 1_000] {
             let filter = Field("bucket") < .int64(Int64(limit))

@@ -439,8 +439,8 @@ struct BenchANNCommand: ParsableCommand {
         let efs: [Int?] = index == "flat" ? [nil] : efValues
         for ef in efs {
             // The codes alone: recall without rescoring, and (flat) codes scored per second.
-            let alone = try timeQueries(database, name: name, queries: queries, k: k, ef: ef, filter: nil, strategy: strategy,
-                                        base: SearchOptions(prefix: prefix, candidates: candidates, rescore: false))
+            let codesOnly = SearchOptions(prefix: prefix, candidates: candidates, rescore: false)
+            let alone = try timeQueries(database, name: name, queries: queries, k: k, ef: ef, filter: nil, strategy: strategy, base: codesOnly)
             let recall = truth.map { BenchExactCommand.recall(alone.results, truth: $0, k: k) }
             var extra: [(String, JSONOutput)] = [("ef_search", ef.map { .number($0) } ?? .null), ("oversample", .null), ("rescored", .bool(false))]
             if index == "flat" {
@@ -450,7 +450,7 @@ struct BenchANNCommand: ParsableCommand {
                 var rates = [alone.queriesPerSecond]
                 for _ in 0..<4 {
                     rates.append(try timeQueries(database, name: name, queries: queries, k: k, ef: ef, filter: nil, strategy: strategy,
-                                                 base: SearchOptions(prefix: prefix, candidates: candidates, rescore: false)).queriesPerSecond)
+                                                 base: codesOnly).queriesPerSecond)
                 }
                 extra.append(("codes_scored_per_second", .rounded(rates.sorted()[2] * Double(rows), 0)))
             }

@@ -399,6 +399,7 @@ static void qv_build_tables(void) {
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) {
         t = *qv_internal_table_avx512();
         t.dot_i8_panels = has_avx2 ? qv_internal_dot_i8_panels_avx2 : qv_internal_dot_i8_panels_scalar;
+        if (has_avx2 && __builtin_cpu_supports("avx512vnni")) t.dot_i8_panels = qv_internal_dot_i8_panels_avx512vnni;
         if (__builtin_cpu_supports("avx512vpopcntdq")) {
             t.hamming_u64 = qv_internal_hamming_u64_avx512();
             t.hamming_rows = qv_internal_hamming_rows_avx512();

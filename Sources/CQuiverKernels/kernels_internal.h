@@ -34,7 +34,8 @@ static inline uint32_t qv_le32(uint32_t v) {
 #endif
 }
 
-/* Int8 panels (kernels_i8_panels.c): every table but AVX2's and AVX-512's runs the scalar loop. */
+/* Int8 panels (kernels_i8_panels.c): AVX2's table runs the AVX2 kernel, AVX-512's the VNNI one when
+ * the CPU has it (else AVX2's); every other table runs the scalar loop. */
 typedef void (*qv_dot_i8_panels_fn)(const float *queries, size_t nq, size_t q_stride, const int8_t *panels,
                                     const float *scales, const int32_t *sums, size_t rows, size_t n,
                                     void *scratch, float *out);
@@ -45,6 +46,10 @@ QV_HIDDEN void qv_internal_dot_i8_panels_scalar(const float *queries, size_t nq,
 QV_HIDDEN void qv_internal_dot_i8_panels_avx2(const float *queries, size_t nq, size_t q_stride,
                                               const int8_t *panels, const float *scales, const int32_t *sums,
                                               size_t rows, size_t n, void *scratch, float *out);
+QV_HIDDEN void qv_internal_dot_i8_panels_avx512vnni(const float *queries, size_t nq, size_t q_stride,
+                                                    const int8_t *panels, const float *scales,
+                                                    const int32_t *sums, size_t rows, size_t n, void *scratch,
+                                                    float *out);
 #endif
 
 /* Float tables from kernels_simd.c; their hamming fields are NULL (the dispatcher fills them). */

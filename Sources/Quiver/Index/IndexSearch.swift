@@ -101,29 +101,12 @@ struct IndexSearch {
         guard rescores, let floats else {
             return found.prefix(k).map { Hit(distance: candidateDistance($0), row: candidateNode($0)) }
         }
-        guard let floatRows = context.floatRows else {
-            // Floats kept only as int8: rescore on those codes.
-            let shortlisted = found.prefix(shortlist).map { Hit(distance: candidateDistance($0), row: candidateNode($0)) }
-            guard context.floatCodes != nil else { return Array(shortlisted.prefix(k)) }
-            return try floats.withUnsafeBufferPointer {
-                try ExactScanner(snapshot: snapshot, context: context).rescore(shortlisted, query: $0.baseAddress!, k: k)
-            }
+        // Rescore the shortlist on the full float vectors, or on the int8 codes that keep them.
+        let shortlisted = found.prefix(shortlist).map { Hit(distance: candidateDistance($0), row: candidateNode($0)) }
+        guard context.floatRows != nil || context.floatCodes != nil else { return Array(shortlisted.prefix(k)) }
+        return try floats.withUnsafeBufferPointer {
+            try ExactScanner(snapshot: snapshot, context: context).rescore(shortlisted, query: $0.baseAddress!, k: k)
         }
-        // Rescore the shortlist on the full float vectors.
-        let kernel = DistanceKernel.forFloats(metric: snapshot.descriptor.schema.metric, prefix: false)
-        var top = TopK(k: k)
-        var d: Float = 0
-        var norm: Float = 0
-        var count: UInt32 = 0
-        floats.withUnsafeBufferPointer { q in
-            for key in found.prefix(shortlist) {
-                let row = candidateNode(key)
-                ExactScanner.compute(kernel, q.baseAddress!, snapshot.descriptor.dimensions, floatRows.pointer(row),
-                                     snapshot.descriptor.floatStride, 1, &d, &norm, &count)
-                top.push(distance: d, row: row)
-            }
-        }
-        return top.sortedResults()
     }
 
     private func withFilter<R>(_ filter: RowSet?, _ body: (RowFilter?) throws -> R) rethrows -> R {

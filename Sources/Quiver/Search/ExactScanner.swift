@@ -32,6 +32,15 @@ enum DistanceKernel: Equatable {
         }
     }
 
+    /// Whether float rows are scored by a dot product or a squared distance alone, as the
+    /// gather kernels compute (no norms).
+    var gathers: Bool {
+        switch self {
+        case .negativeDot, .cosineUnit, .squaredL2: true
+        default: false
+        }
+    }
+
     static func forFloats(metric: Metric, prefix: Bool) -> DistanceKernel {
         switch metric {
         case .dot: .negativeDot
@@ -203,12 +212,44 @@ struct ExactScanner {
             return top.sortedResults()
         }
         let blocks = BlockReader(snapshot: snapshot, bits: false)
+        if kernel.gathers {
+            try gather(candidates, query: query.assumingMemoryBound(to: Float.self), components: components, kernel: kernel, blocks: blocks, into: &top)
+            return top.sortedResults()
+        }
         for candidate in candidates {
             let pointer = try blocks.row(candidate.row)
             Self.compute(kernel, query, components, pointer, descriptor.floatStride, 1, &distance, &norm, &count)
             top.push(distance: distance, row: candidate.row)
         }
         return top.sortedResults()
+    }
+
+    /// Scores `candidates`' float rows with the gather kernel: every row's address first (the
+    /// search context's table of block addresses when there is one, else a lookup per row),
+    /// then four rows at a time with the next four fetched meanwhile. A shortlist's rows are
+    /// scattered over the map; scored one at a time, each waited on its own cache misses (on
+    /// the binary-code path, a fifth of a query).
+    private func gather(_ candidates: [Hit], query: UnsafePointer<Float>, components: Int, kernel: DistanceKernel,
+                        blocks: BlockReader, into top: inout TopK) throws {
+        let count = candidates.count
+        try withUnsafeTemporaryAllocation(of: UnsafeRawPointer?.self, capacity: count) { pointers in
+            let rows = context?.floatRows
+            for (i, candidate) in candidates.enumerated() {
+                let pointer = try rows?.pointer(candidate.row) ?? blocks.row(candidate.row)
+                if i < 4 { Kernels.prefetch(pointer, lines: (components * 4 + 63) / 64) }
+                pointers[i] = pointer
+            }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { out in
+                let addresses = UnsafePointer(pointers.baseAddress!)
+                if case .squaredL2 = kernel {
+                    Kernels.squaredL2Gather(query: query, rows: addresses, count: count, dimensions: components, into: out.baseAddress!)
+                } else {
+                    Kernels.dotGather(query: query, rows: addresses, count: count, dimensions: components, into: out.baseAddress!)
+                    kernel.distances(fromDots: out.baseAddress!, count: count)
+                }
+                for i in 0..<count { top.push(distance: out[i], row: candidates[i].row) }
+            }
+        }
     }
 }
 

@@ -38,6 +38,11 @@ final class SearchContext: WalkScratch {
     /// IVF encodings' centroids packed as int8 panels for the centroid interaction (made on
     /// first use, once per snapshot: 1.2 ms for 4,096 × 128 on Zen 3).
     private var panels: [UInt8: Int8Panels] = [:]
+    /// Whether rescoring asks for its rows' pages ahead: on while they fault (a store larger
+    /// than memory), kept from search to search with the context.
+    var rescoreAdvice = PageAdvice.Adaptive()
+    /// The same for the lists an IVF-PQ search probes.
+    var listAdvice = PageAdvice.Adaptive()
 
     deinit { query.deallocate() }
 

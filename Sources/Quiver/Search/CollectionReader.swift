@@ -266,7 +266,8 @@ public struct CollectionReader {
             codebook.prepare(q.baseAddress!, metric: metric, into: UnsafeMutableRawPointer(buffer))
             let search = IVFSearch(lists: try IVFLists(snapshot: snapshot, codebook: codebook), metric: metric)
             let shortlist = try search.run(query: q.baseAddress!, table: buffer, nprobe: options.nprobe ?? IVFSearch.defaultProbes(nlist: nlist),
-                                           rows: rows, shortlist: options.rescore ? k * options.oversample : k, scratch: buffer + pq.m * 256)
+                                           rows: rows, shortlist: options.rescore ? k * options.oversample : k, scratch: buffer + pq.m * 256,
+                                           advice: &context.listAdvice)
             guard options.rescore else { return shortlist }
             return try ExactScanner(snapshot: snapshot, context: context).rescore(shortlist, query: full, k: k)
         }

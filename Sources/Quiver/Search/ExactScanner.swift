@@ -228,7 +228,8 @@ struct ExactScanner {
     /// search context's table of block addresses when there is one, else a lookup per row),
     /// then four rows at a time with the next four fetched meanwhile. A shortlist's rows are
     /// scattered over the map; scored one at a time, each waited on its own cache misses (on
-    /// the binary-code path, a fifth of a query).
+    /// the binary-code path, a fifth of a query). When they fault (a store larger than
+    /// memory), the search context's ``PageAdvice/Adaptive`` asks for their pages together.
     private func gather(_ candidates: [Hit], query: UnsafePointer<Float>, components: Int, kernel: DistanceKernel,
                         blocks: BlockReader, into top: inout TopK) throws {
         let count = candidates.count
@@ -241,11 +242,19 @@ struct ExactScanner {
             }
             withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { out in
                 let addresses = UnsafePointer(pointers.baseAddress!)
-                if case .squaredL2 = kernel {
-                    Kernels.squaredL2Gather(query: query, rows: addresses, count: count, dimensions: components, into: out.baseAddress!)
+                let score = {
+                    if case .squaredL2 = kernel {
+                        Kernels.squaredL2Gather(query: query, rows: addresses, count: count, dimensions: components, into: out.baseAddress!)
+                    } else {
+                        Kernels.dotGather(query: query, rows: addresses, count: count, dimensions: components, into: out.baseAddress!)
+                        kernel.distances(fromDots: out.baseAddress!, count: count)
+                    }
+                }
+                // A store larger than memory: the rows' pages asked for all at once.
+                if let context {
+                    context.rescoreAdvice.read(advising: { PageAdvice.willNeed(addresses, count: count, bytes: components * 4) }, score)
                 } else {
-                    Kernels.dotGather(query: query, rows: addresses, count: count, dimensions: components, into: out.baseAddress!)
-                    kernel.distances(fromDots: out.baseAddress!, count: count)
+                    score()
                 }
                 for i in 0..<count { top.push(distance: out[i], row: candidates[i].row) }
             }

@@ -27,7 +27,7 @@ struct DocumentTokensTests {
         func value(_ words: [UInt32]) -> [UInt8] { words.flatMap { w in withUnsafeBytes(of: w.littleEndian, Array.init) } }
         for bad in [value([1, 1 | DocumentTokens.runFlag, 3]), value([5, 5 | DocumentTokens.runFlag, UInt32.max - 2]),
                     value([5, 2 | DocumentTokens.runFlag, 3, 4]), value([1, 2 | DocumentTokens.runFlag, 3])] {
-            bad.withUnsafeBytes { raw in #expect(throws: (any Error).self) { try DocumentTokens(raw) } }
+            _ = bad.withUnsafeBytes { raw in #expect(throws: (any Error).self) { try DocumentTokens(raw) } }
         }
 
         // In a store: documents written into fresh rows are runs; after a delete, a document

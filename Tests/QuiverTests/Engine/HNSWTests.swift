@@ -215,7 +215,9 @@ struct HNSWTests {
         // Matryoshka: graph on the 32-prefix, rescored on all 64.
         do {
             let (_, db) = try load(data, kind: .matryoshka(dimensions: d, prefixes: [16, 32]), metric: .cosine)
-            try db.buildIndex(collection: "v", HNSWParameters(m: 8, efConstruction: 100, prefix: 32), threads: 2)
+            // One build thread, so the graph and its recall are the same every run (0.92 with the
+            // avx512, avx2 and sse2 kernels); two threads gave 0.920 or 0.935 from run to run.
+            try db.buildIndex(collection: "v", HNSWParameters(m: 8, efConstruction: 100, prefix: 32), threads: 1)
             try expectSound(db)
             let r = try meanRecall(db, queries, ef: 100)
             #expect(r >= 0.9, "matryoshka recall \(r)")

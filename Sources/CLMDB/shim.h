@@ -25,11 +25,16 @@ static inline int quiver_will_need(const void *const *starts, const size_t *leng
     const pid_t pid = getpid();
     int fd = __atomic_load_n(&pidfd, __ATOMIC_ACQUIRE);
     if (fd < 0 || __atomic_load_n(&owner, __ATOMIC_ACQUIRE) != pid) {
-        /* First use, or a forked child (the parent's pidfd names the parent). */
-        fd = (int)syscall(SYS_pidfd_open, pid, 0);
-        if (fd < 0) return -1;
+        /* First use, or a forked child (the parent's pidfd names the parent). Of two threads
+         * that open one at once, the second closes its own and takes the first's. */
+        const int fresh = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (fresh < 0) return -1;
+        if (__atomic_compare_exchange_n(&pidfd, &fd, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            fd = fresh;
+        } else {
+            close(fresh); /* fd now holds the winner's */
+        }
         __atomic_store_n(&owner, pid, __ATOMIC_RELEASE);
-        __atomic_store_n(&pidfd, fd, __ATOMIC_RELEASE);
     }
     const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     struct iovec ranges[256];

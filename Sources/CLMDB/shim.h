@@ -12,8 +12,7 @@
 /*
  * Asks the kernel to start reading, all at once, the pages under `count` byte ranges of the
  * memory map (range i at starts[i], lengths[i] bytes long, or `bytes` when lengths is NULL): one
- * vectored MADV_WILLNEED
- * (process_madvise, Linux 5.10+) per up to 256 ranges. A page already in memory costs a lookup;
+ * vectored MADV_WILLNEED (process_madvise, Linux 5.10+) per up to 256 ranges. A page already in memory costs a lookup;
  * a page on disk is read in the background, so the reads of scattered rows overlap instead of
  * faulting one after another. Returns 0, or -1 when the kernel refuses (older kernels,
  * seccomp): the caller then simply reads, as without it.

@@ -51,9 +51,10 @@ public enum PageAdvice {
     /// ``span`` + 1 waiting on its faults in turn. Keep one per kind of read (rescoring rows,
     /// IVF lists), in the state a reader reuses from search to search.
     ///
-    /// Measured on debian (IVF-PQ, 80 rows rescored per query): advice on every rescoring cost
-    /// 10% of the queries/s with the store in memory; with the memory limited to 1/8 of the
-    /// float vectors, this gives about twice the queries/s (docs/benchmarks.md).
+    /// Measured on debian (IVF-PQ, 128 lists probed and 80 rows rescored per query): advice on
+    /// every rescoring cost 10% of the queries/s with the store in memory, this costs nothing
+    /// measurable; with the store's pages limited to 1/8 of the float vectors, the rows and
+    /// lists advised this way give 3.4 times the queries/s of faulting (docs/benchmarks.md).
     public struct Adaptive: Sendable {
         /// Reads advised after one that faulted.
         public static let span = 64

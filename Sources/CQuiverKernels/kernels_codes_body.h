@@ -64,7 +64,7 @@ static void QV_FN(dot_u8_rows)(const float *q, const void *base, size_t stride, 
 
 /*
  * Four codes at arbitrary addresses at a time: each query vector is loaded once for four codes,
- * and the next four codes are prefetched line by line meanwhile (as the float gather does).
+ * and the next four codes are prefetched line by line into L2 meanwhile (as the float gather does).
  */
 static void QV_FN(dot_u8_gather)(const float *q, const void *const *rows, size_t count, size_t n,
                                  float *out) {
@@ -83,10 +83,10 @@ static void QV_FN(dot_u8_gather)(const float *q, const void *const *rows, size_t
         size_t k = 0;
         for (; k + QV_VW <= n; k += QV_VW) {
             if ((k & 63) == 0) {
-                __builtin_prefetch(n0 + k, 0, 3);
-                __builtin_prefetch(n1 + k, 0, 3);
-                __builtin_prefetch(n2 + k, 0, 3);
-                __builtin_prefetch(n3 + k, 0, 3);
+                __builtin_prefetch(n0 + k, 0, 2);
+                __builtin_prefetch(n1 + k, 0, 2);
+                __builtin_prefetch(n2 + k, 0, 2);
+                __builtin_prefetch(n3 + k, 0, 2);
             }
             const QV_VF vq = QV_FN(load)(qb + 4 * k);
             s0 += vq * QV_FN(load_u8)(p0 + k);
@@ -202,11 +202,12 @@ static void QV_FN(pq_scan_rows)(const float *table, size_t m, const void *base, 
     }
 }
 
-/* The first and the last byte of a code: its one or two cache lines. */
+/* The first and the last byte of a code: its one or two cache lines, into L2 as the float
+ * gather does (the lines are needed after the current group). */
 static inline QV_ALWAYS_INLINE void QV_FN(pq_prefetch)(const void *code, size_t m) {
     const unsigned char *c = (const unsigned char *)code;
-    __builtin_prefetch(c, 0, 3);
-    if (m > 1) __builtin_prefetch(c + m - 1, 0, 3);
+    __builtin_prefetch(c, 0, 2);
+    if (m > 1) __builtin_prefetch(c + m - 1, 0, 2);
 }
 
 static void QV_FN(pq_gather)(const float *table, size_t m, const void *const *rows, size_t count,

@@ -610,17 +610,20 @@ static inline QV_ALWAYS_INLINE void QV_FN(gather)(const int kind, const float *q
         } while (0)
         /* The next group's rows, fetched line by line alongside this group's, so that their
          * misses overlap this group's arithmetic (the rows are scattered: the hardware
-         * prefetcher cannot guess them). */
+         * prefetcher cannot guess them). Into L2 (PREFETCHT1), not L1: a group is 96 lines of
+         * 384-float rows, and the L1 can keep only a few dozen misses in flight, which its
+         * own loads of this group already fill; the L2 tracks more. On Zen 4 (debian, HNSW at
+         * efSearch 32) this made the walk 1.28x faster, median of 5 alternated pairs. */
         const unsigned char *n0 = i + 4 < count ? (const unsigned char *)rows[i + 4] : p0;
         const unsigned char *n1 = i + 5 < count ? (const unsigned char *)rows[i + 5] : p1;
         const unsigned char *n2 = i + 6 < count ? (const unsigned char *)rows[i + 6] : p2;
         const unsigned char *n3 = i + 7 < count ? (const unsigned char *)rows[i + 7] : p3;
         for (; k + QV_VW <= n; k += QV_VW) {
             if (((4 * k) & 63) == 0) {
-                __builtin_prefetch(n0 + 4 * k, 0, 3);
-                __builtin_prefetch(n1 + 4 * k, 0, 3);
-                __builtin_prefetch(n2 + 4 * k, 0, 3);
-                __builtin_prefetch(n3 + 4 * k, 0, 3);
+                __builtin_prefetch(n0 + 4 * k, 0, 2);
+                __builtin_prefetch(n1 + 4 * k, 0, 2);
+                __builtin_prefetch(n2 + 4 * k, 0, 2);
+                __builtin_prefetch(n3 + 4 * k, 0, 2);
             }
             QV_VF vq = QV_FN(load)(qb + 4 * k);
             QV_G(s0, p0, vq, QV_FN(load)(p0 + 4 * k));

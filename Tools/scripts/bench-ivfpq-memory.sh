@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.."
 source Tools/scripts/bench-setup.sh 1
 quiver=${QUIVER_BIN:-$quiver}   # another build to compare, e.g. a parent commit's
 passes=${1:-2}
-work=$(mktemp -d -t quiver-ivfpq-memory.XXXXXX)
+work=$(mktemp -d)   # under $TMPDIR
 trap 'rm -rf "$work"; [ -n "${group:-}" ] && rmdir "$group" 2>/dev/null || true' EXIT
 "$quiver" import --store "$work/build.store" --create --metric cosine deb "$deb/base.fvecs" --quiet >/dev/null
 "$quiver" index build --store "$work/build.store" deb --encoding ivfpq1024x48 --threads 2 >&2

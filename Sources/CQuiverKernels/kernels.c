@@ -361,6 +361,7 @@ static const qv_kernel_table qv_table_scalar = {
     .maxsim_f32 = qv_maxsim_f32_scalar,
     .centroid_interaction = qv_centroid_interaction_scalar,
     .dot_i8_panels = qv_internal_dot_i8_panels_scalar,
+    .maxsim_u8 = qv_internal_maxsim_u8_scalar,
 };
 
 /* ---- Dispatch ----------------------------------------------------------------------------- */
@@ -386,6 +387,7 @@ static void qv_build_tables(void) {
     t.hamming_u64 = hamming_pair;
     t.hamming_rows = hamming_rows;
     t.dot_i8_panels = qv_internal_dot_i8_panels_scalar;
+    t.maxsim_u8 = qv_internal_maxsim_u8_scalar;
     qv_tables[count++] = t;
 
     const int has_avx2 = __builtin_cpu_supports("avx2");
@@ -394,12 +396,17 @@ static void qv_build_tables(void) {
         t.hamming_u64 = hamming_pair;
         t.hamming_rows = hamming_rows;
         t.dot_i8_panels = qv_internal_dot_i8_panels_avx2;
+        t.maxsim_u8 = qv_internal_maxsim_u8_avx2;
         qv_tables[count++] = t;
     }
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) {
         t = *qv_internal_table_avx512();
         t.dot_i8_panels = has_avx2 ? qv_internal_dot_i8_panels_avx2 : qv_internal_dot_i8_panels_scalar;
-        if (has_avx2 && __builtin_cpu_supports("avx512vnni")) t.dot_i8_panels = qv_internal_dot_i8_panels_avx512vnni;
+        t.maxsim_u8 = has_avx2 ? qv_internal_maxsim_u8_avx2 : qv_internal_maxsim_u8_scalar;
+        if (has_avx2 && __builtin_cpu_supports("avx512vnni")) {
+            t.dot_i8_panels = qv_internal_dot_i8_panels_avx512vnni;
+            if (__builtin_cpu_supports("avx512bw")) t.maxsim_u8 = qv_internal_maxsim_u8_avx512vnni;
+        }
         if (__builtin_cpu_supports("avx512vpopcntdq")) {
             t.hamming_u64 = qv_internal_hamming_u64_avx512();
             t.hamming_rows = qv_internal_hamming_rows_avx512();
@@ -414,6 +421,7 @@ static void qv_build_tables(void) {
     t.hamming_u64 = qv_hamming_u64_portable;      /* compiles to CNT on AArch64 */
     t.hamming_rows = qv_hamming_rows_portable;
     t.dot_i8_panels = qv_internal_dot_i8_panels_scalar;
+    t.maxsim_u8 = qv_internal_maxsim_u8_scalar;
     qv_tables[count++] = t;
 #endif
     qv_table_count = count;
@@ -570,4 +578,8 @@ void qv_dot_i8_panels(const float *queries, size_t nq, size_t q_stride, const in
                       const float *scales, const int32_t *sums, size_t rows, size_t n, void *scratch,
                       float *out) {
     qv_table()->dot_i8_panels(queries, nq, q_stride, panels, scales, sums, rows, n, scratch, out);
+}
+
+float qv_maxsim_u8(const void *prepared, size_t nq, size_t n, const void *const *tokens, size_t nt, int32_t *best) {
+    return qv_table()->maxsim_u8(prepared, nq, n, tokens, nt, best);
 }

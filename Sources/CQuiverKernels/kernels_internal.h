@@ -52,6 +52,18 @@ QV_HIDDEN void qv_internal_dot_i8_panels_avx512vnni(const float *queries, size_t
                                                     float *out);
 #endif
 
+/* MaxSim on u8 codes (kernels_maxsim_u8.c): tables choose as for the int8 panels. */
+typedef float (*qv_maxsim_u8_fn)(const void *prepared, size_t nq, size_t n, const void *const *tokens, size_t nt,
+                                 int32_t *best);
+QV_HIDDEN float qv_internal_maxsim_u8_scalar(const void *prepared, size_t nq, size_t n, const void *const *tokens,
+                                             size_t nt, int32_t *best);
+#if defined(__clang__) && defined(__x86_64__)
+QV_HIDDEN float qv_internal_maxsim_u8_avx2(const void *prepared, size_t nq, size_t n, const void *const *tokens,
+                                           size_t nt, int32_t *best);
+QV_HIDDEN float qv_internal_maxsim_u8_avx512vnni(const void *prepared, size_t nq, size_t n,
+                                                 const void *const *tokens, size_t nt, int32_t *best);
+#endif
+
 /* Float tables from kernels_simd.c; their hamming fields are NULL (the dispatcher fills them). */
 #if defined(__clang__) && defined(__x86_64__)
 #define QV_HAVE_X86_TABLES 1

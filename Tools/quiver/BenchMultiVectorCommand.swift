@@ -90,7 +90,10 @@ struct BenchMultiVectorCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The token index's efSearch (default: the token candidates).", valueName: "n"))
     var efSearch: Int?
 
-    @Option(help: ArgumentHelp("An encoding of the tokens the index walk scores (int8, binary, pq<m>); rescoring stays exact.", valueName: "name"))
+    @Option(help: ArgumentHelp("""
+        An encoding of the tokens (int8, binary, pq<m>): the hnsw walk scores it; int8 codes also \
+        score long ivf shortlists before the floats. Results stay rescored on the floats.
+        """, valueName: "name"))
     var encoding: String?
 
     @Option(help: ArgumentHelp("Token counts of the documents pooling throughput is timed on.", valueName: "32,128,512"))
@@ -167,6 +170,7 @@ struct BenchMultiVectorCommand: ParsableCommand {
             ("protected_tokens", .number(protectedTokens)),
             ("k", .number(k)),
             ("index", .string(index.rawValue)),
+            ("encoding", encoding.map { .string($0) } ?? .null),
             ("pooling_throughput", .array(pooling)),
             ("runs", .array(runs)),
         ] + environmentFields()))
@@ -251,10 +255,7 @@ struct BenchMultiVectorCommand: ParsableCommand {
         case .hnsw:
             let buildStarted = now()
             try database.buildIndex(collection: name, HNSWParameters(m: m, efConstruction: efConstruction), threads: threads)
-            if let encoding {
-                guard let parsed = VectorEncoding(encoding) else { throw ValidationError("--encoding: unknown encoding \(quote(encoding))") }
-                try database.buildEncoding(collection: name, EncodingParameters(parsed), threads: threads)
-            }
+            try buildTokenEncoding(database, name: name)
             builds.append(("index_build_seconds", .rounded(now() - buildStarted, 3)))
             for candidates in try Self.integers(tokenCandidates, "--token-candidates") {
                 for over in oversamples {
@@ -265,6 +266,7 @@ struct BenchMultiVectorCommand: ParsableCommand {
                 }
             }
         case .ivf:
+            try buildTokenEncoding(database, name: name)
             var encodings: [JSONOutput] = []
             let listCounts = nlist == "auto" ? [Self.automaticListCount(storedTokens: statistics.storedTokens)] : try Self.integers(nlist, "--nlist")
             for lists in listCounts {
@@ -317,6 +319,13 @@ struct BenchMultiVectorCommand: ParsableCommand {
         ] + builds + [
             ("fast", .array(fast)),
         ])
+    }
+
+    /// The `--encoding` of the tokens, when one is given.
+    func buildTokenEncoding(_ database: Database, name: String) throws {
+        guard let encoding else { return }
+        guard let parsed = VectorEncoding(encoding) else { throw ValidationError("--encoding: unknown encoding \(quote(encoding))") }
+        try database.buildEncoding(collection: name, EncodingParameters(parsed), threads: threads)
     }
 
     /// Recall@k against the truth's first k, and with qrels nDCG@k and MRR@k (binary relevance).

@@ -176,6 +176,36 @@ void qv_dot_i8_panels(const float *queries, size_t nq, size_t q_stride, const in
                       const float *scales, const int32_t *sums, size_t rows, size_t n, void *scratch,
                       float *out);
 
+/* ---- MaxSim on u8 codes: the first rescoring of multi-vector candidates ------------------- */
+
+/*
+ * A multi-vector query prepared to score documents whose tokens are stored as u8 codes (int8
+ * scalar quantisation, x_d ~ offset_d + scale_d * c_d). The caller folds the code ranges into
+ * each query token i: weights w_id = q_id * scale_d and bias_i = sum_d q_id * offset_d, so that
+ * q_i . x ~ sum_d w_id c_d + bias_i. Preparing quantises each token's weights with its own scale
+ * a_i = max_d |w_id| / 63 to integers in -63...63 (rounded half away from zero; a token whose
+ * weights are zero or not finite gets weights of zero) and lays them out with query tokens in
+ * lanes: groups of 16 tokens, per 4 components 64 bytes (token t's 4 weights at bytes 4t ... 4t+3
+ * of its group's vector), components padded to a multiple of 4 and tokens to a multiple of 16
+ * with zeros. Then per token: a_i, the weights' integer sum s_i and the constant
+ * k_i = 128 * sum_d w_id + bias_i. `prepared` holds qv_maxsim_u8_query_bytes(nq, n) bytes, any
+ * alignment.
+ */
+size_t qv_maxsim_u8_query_bytes(size_t nq, size_t n);
+void qv_maxsim_u8_prepare(const float *weights, const float *biases, size_t nq, size_t n, void *prepared);
+
+/**
+ * ~ MaxSim of the prepared query against a document of nt tokens, each an address of u8 codes
+ * readable for n rounded up to 4 bytes (the bytes past n meet weights of zero): with the exact
+ * integer sums D_ij = sum_d w8_id c_jd, the score is sum_i (a_i * (float)(max_j D_ij - 128 s_i)
+ * + k_i) in query order, so every table returns the same bits. (Subtracting 128 s_i and adding
+ * 128 sum_d w_id centres the codes: the weights' rounding then errs by sum_d e_d (c_d - 128),
+ * not sum_d e_d c_d.) `best` receives max_j D_ij - 128 s_i for i < nq. Returns 0, `best`
+ * untouched, when nq or nt is 0.
+ */
+float qv_maxsim_u8(const void *prepared, size_t nq, size_t n, const void *QV_NONNULL const *QV_NONNULL tokens,
+                   size_t nt, int32_t *best);
+
 /* ---- u8 codes (scalar quantisation) ------------------------------------------------------- */
 
 /*
@@ -323,6 +353,8 @@ typedef struct qv_kernel_table {
     void (*dot_i8_panels)(const float *queries, size_t nq, size_t q_stride, const int8_t *panels,
                           const float *scales, const int32_t *sums, size_t rows, size_t n, void *scratch,
                           float *out);
+    float (*maxsim_u8)(const void *prepared, size_t nq, size_t n, const void *QV_NONNULL const *QV_NONNULL tokens,
+                       size_t nt, int32_t *best);
 } qv_kernel_table;
 
 /**

@@ -331,6 +331,55 @@ struct MultiVectorTests {
         }
     }
 
+    @Test("with int8 codes of the tokens the IVF path scores its shortlist on them first, kept current by writes, and rescores the best on the floats")
+    func ivfPathWithCodeRescoring() throws {
+        let docs = Self.wordDocuments(300, seed: 23)
+        let queries = Self.wordDocuments(20, seed: 24, minTokens: 3, maxTokens: 20)
+        let (_, db) = try makeStore()
+        let lists = VectorEncoding.ivfpq(nlist: 32, m: 4)
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            for (i, d) in docs.enumerated() { try c.upsert(key: .int(UInt64(i)), tokens: d) }
+            try c.buildEncoding(EncodingParameters(lists))
+            try c.buildEncoding(.int8)
+        }
+        // Documents written after the builds: their codes are written at flush (the lists
+        // take them at the next build, so they are found by tokens already listed).
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            for i in 300..<320 { try c.upsert(key: .int(UInt64(i)), tokens: docs[i - 300].map { $0.map { -$0 } }) }
+        }
+        #expect(try db.verify().isEmpty)
+        // A shortlist of 10 × 8 = 80 documents: the codes keep 2 × 10 of them for the floats.
+        var options = SearchOptions(candidates: .encoding(lists), oversample: 8, strategy: .index)
+        options.nprobe = 4
+        var withCodes: [[SearchResult]] = []
+        var total = 0.0
+        for query in queries {
+            let (fast, exact) = try db.read { tx in
+                let c = try tx.collection("docs")
+                return (try c.search(tokens: query, k: 10, options: options),
+                        try c.search(tokens: query, k: 10, options: SearchOptions(strategy: .exact)))
+            }
+            #expect(fast.count == 10)
+            total += recall(fast.map(\.key), exact.map(\.key))
+            // Scores are the floats' MaxSim, not the codes' estimates.
+            let stored = Dictionary(uniqueKeysWithValues: exact.map { ($0.key, $0.distance) })
+            for hit in fast { if let distance = stored[hit.key] { #expect(abs(hit.distance - distance) <= 1e-4) } }
+            withCodes.append(fast)
+        }
+        #expect(total / Double(queries.count) >= 0.9)
+        // Without the codes every shortlisted document is scored on the floats: the codes'
+        // first pass keeps what those would rank best.
+        try db.write { tx in try tx.collection("docs").dropEncoding(.int8) }
+        var agreement = 0.0
+        for (query, coded) in zip(queries, withCodes) {
+            let plain = try db.read { tx in try tx.collection("docs").search(tokens: query, k: 10, options: options) }
+            agreement += recall(coded.map(\.key), plain.map(\.key))
+        }
+        #expect(agreement / Double(queries.count) >= 0.95)
+    }
+
     @Test("bad input is refused with a typed error")
     func badInput() throws {
         let (_, db) = try makeStore()

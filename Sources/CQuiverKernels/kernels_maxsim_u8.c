@@ -1,0 +1,237 @@
+/*
+ * kernels_maxsim_u8.c — MaxSim of a multi-vector query against a document stored as u8 codes
+ * (int8 scalar quantisation), by exact integer sums: the cheap first rescoring of multi-vector
+ * candidates, before the best of them are scored on their floats (quiver_kernels.h describes
+ * the prepared query and the result).
+ *
+ * The layout puts query tokens in lanes: per 4 components, one 64-byte vector holds 16 query
+ * tokens' 4 weights, so a document token's 4 code bytes, broadcast, meet 16 query tokens in one
+ * multiply-add, and a vector of accumulators ends as the 16 dot products: no horizontal sums and
+ * no packing of the document, whose tokens are scattered rows read in place from the map.
+ *
+ * Why 7-bit weights: the AVX2 multiply-add of bytes (VPMADDUBSW) multiplies an unsigned byte (a
+ * code, 0...255) by a signed one and adds pairs into a saturating int16. With weights in
+ * -63...63 a pair stays within 2 * 255 * 63 = 32130, so nothing saturates and the integer sums
+ * are exact: the scalar loop and the vector kernels agree bit for bit.
+ */
+#include "kernels_internal.h"
+
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+/* The score's float operations must be the same in every kernel: no fused multiply-add where a
+ * kernel's target has FMA. */
+#pragma STDC FP_CONTRACT OFF
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+enum { QV_MS_LANES = 16, QV_MS_LEVELS = 63, QV_MS_CENTRE = 128 };
+
+static size_t qv_ms_padded(size_t n) { return (n + 3) / 4 * 4; }
+static size_t qv_ms_groups(size_t nq) { return (nq + QV_MS_LANES - 1) / QV_MS_LANES; }
+
+/* The prepared query: the weights (groups * padded(n) * 16 bytes, a multiple of 64), then per
+ * padded token its scale (float), its weight sum (int32) and its constant (float). */
+typedef struct {
+    const int8_t *weights;
+    const float *scales;
+    const int32_t *sums;
+    const float *constants;
+} qv_ms_query;
+
+static qv_ms_query qv_ms_layout(const void *prepared, size_t nq, size_t n) {
+    const size_t tokens = qv_ms_groups(nq) * QV_MS_LANES;
+    const uint8_t *p = (const uint8_t *)prepared;
+    const size_t weight_bytes = qv_ms_groups(nq) * qv_ms_padded(n) * QV_MS_LANES;
+    return (qv_ms_query){
+        .weights = (const int8_t *)p,
+        .scales = (const float *)(p + weight_bytes),
+        .sums = (const int32_t *)(p + weight_bytes + 4 * tokens),
+        .constants = (const float *)(p + weight_bytes + 8 * tokens),
+    };
+}
+
+size_t qv_maxsim_u8_query_bytes(size_t nq, size_t n) {
+    const size_t tokens = qv_ms_groups(nq) * QV_MS_LANES;
+    return qv_ms_groups(nq) * qv_ms_padded(n) * QV_MS_LANES + 12 * tokens;
+}
+
+/* v rounded to an integer, halves away from zero (as the int8 panels round; |v| <= 63.5). */
+static inline long qv_ms_round(float v) { return (long)(v + (v >= 0 ? 0.5f : -0.5f)); }
+
+void qv_maxsim_u8_prepare(const float *weights, const float *biases, size_t nq, size_t n, void *prepared) {
+    const size_t n4 = qv_ms_padded(n);
+    const size_t tokens = qv_ms_groups(nq) * QV_MS_LANES;
+    const size_t weight_bytes = qv_ms_groups(nq) * n4 * QV_MS_LANES;
+    uint8_t *p = (uint8_t *)prepared;
+    memset(p, 0, qv_maxsim_u8_query_bytes(nq, n));
+    int8_t *w8 = (int8_t *)p;
+    float *scales = (float *)(p + weight_bytes);
+    int32_t *sums = (int32_t *)(p + weight_bytes + 4 * tokens);
+    float *constants = (float *)(p + weight_bytes + 8 * tokens);
+    for (size_t i = 0; i < nq; i++) {
+        const float *w = weights + i * n;
+        float largest = 0, total = 0;
+        int finite = 1;
+        for (size_t d = 0; d < n; d++) {
+            const float a = fabsf(w[d]);
+            if (!(a <= 3.402823466e+38f)) finite = 0;
+            else if (a > largest) largest = a;
+            total += w[d];
+        }
+        constants[i] = (float)QV_MS_CENTRE * total + biases[i];
+        if (!finite || !(largest > 0)) continue; /* weights of zero: the token scores its constant */
+        scales[i] = largest / (float)QV_MS_LEVELS;
+        const float inverse = (float)QV_MS_LEVELS / largest;
+        /* Token i is lane i % 16 of group i / 16: component d at byte 64 * (d / 4) + 4 * lane + d % 4. */
+        int8_t *lane = w8 + (i / QV_MS_LANES) * n4 * QV_MS_LANES + 4 * (i % QV_MS_LANES);
+        int32_t sum = 0;
+        for (size_t d = 0; d < n; d++) {
+            long c = qv_ms_round(w[d] * inverse);
+            c = c > QV_MS_LEVELS ? QV_MS_LEVELS : (c < -QV_MS_LEVELS ? -QV_MS_LEVELS : c);
+            lane[64 * (d / 4) + d % 4] = (int8_t)c;
+            sum += (int32_t)c;
+        }
+        sums[i] = sum;
+    }
+}
+
+/* The score from each token's largest integer dot product, in query order: the same float
+ * operations for every kernel, so the same bits. */
+static float qv_ms_combine(const qv_ms_query *query, size_t nq, int32_t *best) {
+    float score = 0;
+    for (size_t i = 0; i < nq; i++) {
+        best[i] -= QV_MS_CENTRE * query->sums[i];
+        score += query->scales[i] * (float)best[i] + query->constants[i];
+    }
+    return score;
+}
+
+float qv_internal_maxsim_u8_scalar(const void *prepared, size_t nq, size_t n, const void *const *tokens, size_t nt,
+                                   int32_t *best) {
+    if (nq == 0 || nt == 0) return 0;
+    const qv_ms_query query = qv_ms_layout(prepared, nq, n);
+    const size_t n4 = qv_ms_padded(n);
+    for (size_t i = 0; i < nq; i++) {
+        const int8_t *lane = query.weights + (i / QV_MS_LANES) * n4 * QV_MS_LANES + 4 * (i % QV_MS_LANES);
+        int32_t top = INT32_MIN;
+        for (size_t j = 0; j < nt; j++) {
+            const uint8_t *c = (const uint8_t *)tokens[j];
+            int32_t sum = 0;
+            for (size_t d = 0; d < n4; d++) sum += (int32_t)c[d] * (int32_t)lane[64 * (d / 4) + d % 4];
+            if (sum > top) top = sum;
+        }
+        best[i] = top;
+    }
+    return qv_ms_combine(&query, nq, best);
+}
+
+#if defined(__clang__) && defined(__x86_64__)
+
+static inline int32_t qv_ms_word(const void *codes, size_t chunk) {
+    int32_t word;
+    memcpy(&word, (const uint8_t *)codes + 4 * chunk, 4);
+    return word;
+}
+
+/* The next tile's code rows into the cache while this tile is scored (scattered rows: the
+ * hardware prefetcher cannot guess them). */
+static inline void qv_ms_prefetch(const void *const *tokens, size_t from, size_t nt, size_t lines) {
+    for (size_t j = from; j < from + 4 && j < nt; j++) qv_prefetch(tokens[j], lines);
+}
+
+/*
+ * AVX2: per half group (8 query tokens) and 4 document tokens, per 4 components one load of the
+ * weights and, per document token, a broadcast of its 4 code bytes, VPMADDUBSW, VPMADDWD by ones
+ * and VPADDD: four independent accumulators.
+ */
+__attribute__((target("avx2"))) float qv_internal_maxsim_u8_avx2(const void *prepared, size_t nq, size_t n,
+                                                                  const void *const *tokens, size_t nt,
+                                                                  int32_t *best) {
+    if (nq == 0 || nt == 0) return 0;
+    const qv_ms_query query = qv_ms_layout(prepared, nq, n);
+    const size_t chunks = qv_ms_padded(n) / 4;
+    const size_t lines = (4 * chunks + 63) / 64 + 1;
+    const __m256i ones = _mm256_set1_epi16(1);
+#define QV_MS_MAC(acc, row, w) \
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi32(qv_ms_word(row, k)), w), ones))
+    for (size_t first = 0; first < nq; first += 8) {
+        const int8_t *weights = query.weights + (first / QV_MS_LANES) * chunks * 64 + 4 * (first % QV_MS_LANES);
+        __m256i top = _mm256_set1_epi32(INT32_MIN);
+        size_t j = 0;
+        for (; j + 4 <= nt; j += 4) {
+            qv_ms_prefetch(tokens, j + 4, nt, lines);
+            const void *t0 = tokens[j], *t1 = tokens[j + 1], *t2 = tokens[j + 2], *t3 = tokens[j + 3];
+            __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+            for (size_t k = 0; k < chunks; k++) {
+                const __m256i w = _mm256_loadu_si256((const __m256i *)(weights + 64 * k));
+                QV_MS_MAC(a0, t0, w);
+                QV_MS_MAC(a1, t1, w);
+                QV_MS_MAC(a2, t2, w);
+                QV_MS_MAC(a3, t3, w);
+            }
+            top = _mm256_max_epi32(top, _mm256_max_epi32(_mm256_max_epi32(a0, a1), _mm256_max_epi32(a2, a3)));
+        }
+        for (; j < nt; j++) {
+            const void *t0 = tokens[j];
+            __m256i a0 = _mm256_setzero_si256();
+            for (size_t k = 0; k < chunks; k++) {
+                const __m256i w = _mm256_loadu_si256((const __m256i *)(weights + 64 * k));
+                QV_MS_MAC(a0, t0, w);
+            }
+            top = _mm256_max_epi32(top, a0);
+        }
+        int32_t lanes[8];
+        _mm256_storeu_si256((__m256i *)lanes, top);
+        for (size_t t = 0; t < 8 && first + t < nq; t++) best[first + t] = lanes[t];
+    }
+#undef QV_MS_MAC
+    return qv_ms_combine(&query, nq, best);
+}
+
+/* AVX-512 VNNI: a whole group (16 query tokens) per vector, one VPDPBUSD per 4 components and
+ * document token. */
+__attribute__((target("avx2,avx512f,avx512bw,avx512vnni"))) float qv_internal_maxsim_u8_avx512vnni(
+    const void *prepared, size_t nq, size_t n, const void *const *tokens, size_t nt, int32_t *best) {
+    if (nq == 0 || nt == 0) return 0;
+    const qv_ms_query query = qv_ms_layout(prepared, nq, n);
+    const size_t chunks = qv_ms_padded(n) / 4;
+    const size_t lines = (4 * chunks + 63) / 64 + 1;
+#define QV_MS_MAC(acc, row, w) acc = _mm512_dpbusd_epi32(acc, _mm512_set1_epi32(qv_ms_word(row, k)), w)
+    for (size_t first = 0; first < nq; first += QV_MS_LANES) {
+        const int8_t *weights = query.weights + first * chunks * 4;
+        __m512i top = _mm512_set1_epi32(INT32_MIN);
+        size_t j = 0;
+        for (; j + 4 <= nt; j += 4) {
+            qv_ms_prefetch(tokens, j + 4, nt, lines);
+            const void *t0 = tokens[j], *t1 = tokens[j + 1], *t2 = tokens[j + 2], *t3 = tokens[j + 3];
+            __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+            for (size_t k = 0; k < chunks; k++) {
+                const __m512i w = _mm512_loadu_si512((const void *)(weights + 64 * k));
+                QV_MS_MAC(a0, t0, w);
+                QV_MS_MAC(a1, t1, w);
+                QV_MS_MAC(a2, t2, w);
+                QV_MS_MAC(a3, t3, w);
+            }
+            top = _mm512_max_epi32(top, _mm512_max_epi32(_mm512_max_epi32(a0, a1), _mm512_max_epi32(a2, a3)));
+        }
+        for (; j < nt; j++) {
+            const void *t0 = tokens[j];
+            __m512i a0 = _mm512_setzero_si512();
+            for (size_t k = 0; k < chunks; k++) {
+                const __m512i w = _mm512_loadu_si512((const void *)(weights + 64 * k));
+                QV_MS_MAC(a0, t0, w);
+            }
+            top = _mm512_max_epi32(top, a0);
+        }
+        int32_t lanes[QV_MS_LANES];
+        _mm512_storeu_si512((void *)lanes, top);
+        for (size_t t = 0; t < QV_MS_LANES && first + t < nq; t++) best[first + t] = lanes[t];
+    }
+#undef QV_MS_MAC
+    return qv_ms_combine(&query, nq, best);
+}
+#endif

@@ -1,0 +1,64 @@
+import QuiverKernels
+import QuiverStorage
+
+/// Scores documents of a multi-vector collection against one query by approximate MaxSim on
+/// the int8 codes of their tokens (the token space's int8 encoding), read in place from the
+/// map: the first rescoring of a shortlist, a quarter of the bytes of the float tokens, so that
+/// only its best are scored on the floats (``MaxSimScorer``).
+///
+/// Each query token is folded into the code ranges once (``Codebook/prepare(_:metric:into:)``)
+/// and quantised by ``U8MaxSimQuery``; a document then costs one byte multiply-add per four
+/// components per query-token lane. The error is that of the two quantisations, a few
+/// thousandths of a query token's dot products.
+final class CodeMaxSimScorer {
+    private let codes: VectorRows
+    private let query: U8MaxSimQuery
+    private var pointers: UnsafeMutablePointer<UnsafeRawPointer>
+    private var capacity = 256
+
+    /// The int8 encoding of `snapshot` (a token space) that can score a shortlist: one over the
+    /// whole vector, other than the codes that keep the floats (a collection keeping its floats
+    /// only so rescores on those already).
+    static func encoding(_ snapshot: CollectionSnapshot, context: SearchContext) -> Codebook? {
+        context.codebooks.first { codebook in
+            guard case .int8 = codebook.model else { return false }
+            return codebook.dimensions == snapshot.descriptor.dimensions && codebook.id != context.floatCodes?.id
+        }
+    }
+
+    /// - Parameters:
+    ///   - codebook: an int8 encoding of the token space (``encoding(_:context:)``).
+    ///   - codes: its row plane.
+    ///   - query: `queryCount × dimensions` floats (normalised for cosine), as stored tokens are.
+    init(codebook: Codebook, codes: VectorRows, metric: Metric, query: UnsafePointer<Float>, queryCount: Int) {
+        let dimensions = codebook.dimensions
+        self.codes = codes
+        var weights = [Float](repeating: 0, count: queryCount * dimensions)
+        var biases = [Float](repeating: 0, count: queryCount)
+        let prepared = UnsafeMutableRawPointer.allocate(byteCount: codebook.queryBytes, alignment: 64)
+        defer { prepared.deallocate() }
+        for i in 0..<queryCount {
+            // int8's prepared query: the weights, then the bias (then |q|², unused here).
+            codebook.prepare(query + i * dimensions, metric: metric, into: prepared)
+            let floats = prepared.assumingMemoryBound(to: Float.self)
+            for d in 0..<dimensions { weights[i * dimensions + d] = floats[d] }
+            biases[i] = floats[dimensions]
+        }
+        self.query = U8MaxSimQuery(weights: weights, biases: biases, queryCount: queryCount, dimensions: dimensions)
+        pointers = .allocate(capacity: capacity)
+    }
+
+    deinit { pointers.deallocate() }
+
+    /// The approximate MaxSim score of a document whose token list is read.
+    func score(_ document: DocumentTokens) -> Float {
+        let n = document.count
+        if n > capacity {
+            pointers.deallocate()
+            capacity = n
+            pointers = .allocate(capacity: n)
+        }
+        for t in 0..<n { pointers[t] = codes.pointer(document.row(t)) }
+        return query.score(tokens: pointers, count: n)
+    }
+}

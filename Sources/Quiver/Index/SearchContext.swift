@@ -35,6 +35,9 @@ final class SearchContext: WalkScratch {
     /// A token space's owner plane and encodings' row planes (made on first use).
     private var ownerRows: VectorRows?
     private var rowPlanes: [UInt8: VectorRows] = [:]
+    /// A multi-vector collection's token lists by document row (made on first use; the
+    /// context is bound to its token space, whose snapshot is the same).
+    private var documentLists: DocumentLists?
     /// IVF encodings' centroids packed as int8 panels for the centroid interaction (made on
     /// first use, once per snapshot: 1.2 ms for 4,096 × 128 on Zen 3).
     private var panels: [UInt8: Int8Panels] = [:]
@@ -71,6 +74,7 @@ final class SearchContext: WalkScratch {
             for space in codeSpaces.values { space.rows.txn = txn }
             ownerRows?.txn = txn
             for plane in rowPlanes.values { plane.txn = txn }
+            documentLists?.txn = txn
             return header
         }
         key = txn.isReadOnly ? current : nil
@@ -79,6 +83,7 @@ final class SearchContext: WalkScratch {
         codeSpaces = [:]
         ownerRows = nil
         rowPlanes = [:]
+        documentLists = nil
         panels = [:]
         header = try HNSWMaintenance.header(snapshot)
         guard let header, let links = snapshot.tables.hnswLinks else {
@@ -115,6 +120,14 @@ final class SearchContext: WalkScratch {
         return ownerRows
     }
 
+    /// The token lists of `documents`, the multi-vector collection whose token space the
+    /// context is bound to.
+    func documentLists(_ documents: CollectionSnapshot) -> DocumentLists? {
+        if let documentLists, documentLists.collection == documents.id { return documentLists }
+        documentLists = DocumentLists(snapshot: documents)
+        return documentLists
+    }
+
     /// The row plane of an encoding (its codes, or an IVF encoding's list of each row), by
     /// address.
     func rowPlane(_ codebook: Codebook, snapshot: CollectionSnapshot) -> VectorRows? {
@@ -141,6 +154,7 @@ final class SearchContext: WalkScratch {
         codeSpaces = [:]
         ownerRows = nil
         rowPlanes = [:]
+        documentLists = nil
         panels = [:]
         header = nil
         graph = nil

@@ -89,17 +89,17 @@ extension MaxSimSearch {
             throw QuiverError(.invalidArgument, "nprobe must be in 1...\(nlist), got \(nprobe)", collection: documents.name)
         }
         let nq = queryCount
-        guard nq * nlist <= Self.maximumScores else { return try exact(rows: filterRows ?? FilterEvaluator.liveRows(documents), k: k) }
+        guard nq * nlist <= Self.maximumScores else { return try exact(rows: filterRows ?? FilterEvaluator.liveRows(documents), k: k, context: context) }
         if let filterRows, options.strategy != .index {
             // A filter that few documents pass is scored exactly, as the token graph path
             // plans it: by the tokens they hold (estimated from the mean per document).
             let live = max(1, Int(documents.counters.liveCount))
             let passingTokens = filterRows.count * Int(tokens.counters.liveCount) / live
             if FilteredPlan.choose(passing: passingTokens, live: Int(tokens.counters.liveCount)) == .exact {
-                return try exact(rows: filterRows, k: k)
+                return try exact(rows: filterRows, k: k, context: context)
             }
         }
-        guard let owners = context.ownerRows(tokens), let documentTable = documents.tables.documents,
+        guard let owners = context.ownerRows(tokens), let documentLists = context.documentLists(documents),
               let plane = context.rowPlane(codebook, snapshot: tokens) else {
             throw QuiverError(.corrupted, "the store has no token owners, token lists or row plane", collection: documents.name)
         }
@@ -209,16 +209,12 @@ extension MaxSimSearch {
         candidates.sort()
         var tokenLists: [Document] = []
         tokenLists.reserveCapacity(candidates.count)
-        // One cursor for the ascending rows: LMDB looks in the current leaf page first.
-        try documents.txn.withCursor(documentTable) { cursor in
-            for row in candidates {
-                guard let stored = try cursor.find(compositeKey(documents.id, row))?.value else {
-                    throw QuiverError(.corrupted, "live document row \(row) has no token list", collection: documents.name)
-                }
-                do throws(FormatError) { tokenLists.append(Document(row: row, tokens: try DocumentTokens(stored))) } catch {
-                    throw documents.corrupted("token list of document row \(row)", error)
-                }
+        // Through the context's document lists: a B-tree lookup per document once per snapshot.
+        for row in candidates {
+            guard let document = try documentLists.tokens(row) else {
+                throw QuiverError(.corrupted, "live document row \(row) has no token list", collection: documents.name)
             }
+            tokenLists.append(Document(row: row, tokens: document))
         }
         var shortlist = TopK(k: min(max(k, k * options.oversample), max(candidates.count, 1)))
         let noList = UInt32(nlist)
@@ -263,8 +259,7 @@ extension MaxSimSearch {
 
         // The shortlist rescored exactly. (Fetching the next document's vectors ahead measured
         // slower: 40 KB of them push the query out of L1; the hardware follows a run by itself.)
-        let scorer = try MaxSimScorer(snapshot: documents, tokenRows: context.floatRows ?? VectorRows(snapshot: tokens, bits: false),
-                                      query: query, queryCount: queryCount)
+        let scorer = try scorer(context)
         var top = TopK(k: k)
         for hit in rescored {
             let candidate = tokenLists[Int(hit.row)]

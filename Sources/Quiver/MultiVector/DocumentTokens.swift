@@ -52,6 +52,23 @@ struct DocumentTokens {
         }
     }
 
+    /// Reads a stored value that ``init(_:)`` has already checked (its length follows from its
+    /// header).
+    @inline(__always)
+    init(checked value: UnsafeRawPointer) {
+        originalCount = Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
+        let word = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        if word & Self.runFlag != 0 {
+            count = Int(word & ~Self.runFlag)
+            runStart = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+            rows = UnsafeRawBufferPointer(start: nil, count: 0)
+        } else {
+            count = Int(word)
+            runStart = nil
+            rows = UnsafeRawBufferPointer(start: value + Self.headerBytes, count: count &* 4)
+        }
+    }
+
     /// Whether `rows` are written as a run: two or more consecutive rows.
     static func isRun(_ rows: [UInt32]) -> Bool {
         guard rows.count >= 2 else { return false }

@@ -28,7 +28,7 @@ struct MaxSimSearch {
                 if options.strategy == .index, context.header == nil {
                     throw QuiverError(.indexNotFound, "the collection has no token index", collection: documents.name)
                 }
-                return try exact(rows: filterRows ?? reader.selectedRows(nil), k: k)
+                return try exact(rows: filterRows ?? reader.selectedRows(nil), k: k, context: context)
             }
             var tokenFilter: RowSet?
             var plan: FilteredPlan?
@@ -38,7 +38,7 @@ struct MaxSimSearch {
                 let passing = try tokensOf(filterRows)
                 plan = FilteredPlan.choose(passing: passing.count, live: Int(tokens.counters.liveCount))
                 if plan == .exact {
-                    guard options.strategy == .index else { return try exact(rows: filterRows, k: k) }
+                    guard options.strategy == .index else { return try exact(rows: filterRows, k: k, context: context) }
                     plan = .twoHop
                 }
                 tokenFilter = passing
@@ -49,9 +49,18 @@ struct MaxSimSearch {
     }
 
     /// Every document of `rows` scored exactly.
-    func exact(rows: RowSet, k: Int) throws -> [Hit] {
-        let scorer = try MaxSimScorer(snapshot: documents, tokenRows: VectorRows(snapshot: tokens, bits: false), query: query, queryCount: queryCount)
-        return try scorer.top(rows, k: k)
+    func exact(rows: RowSet, k: Int, context: SearchContext) throws -> [Hit] {
+        try scorer(context).top(rows, k: k)
+    }
+
+    /// The exact scorer, reading token lists and float rows through what `context` keeps for
+    /// the snapshot.
+    func scorer(_ context: SearchContext) throws -> MaxSimScorer {
+        guard let lists = context.documentLists(documents) else {
+            throw QuiverError(.corrupted, "the store has no multivector.docs table", collection: documents.name)
+        }
+        return MaxSimScorer(lists: lists, tokenRows: context.floatRows ?? VectorRows(snapshot: tokens, bits: false),
+                            dimensions: tokens.descriptor.dimensions, query: query, queryCount: queryCount)
     }
 
     /// The token rows of the documents in `rows`.
@@ -119,8 +128,7 @@ struct MaxSimSearch {
             order.append((estimate, document))
         }
         order.sort { $0.estimate > $1.estimate || ($0.estimate == $1.estimate && $0.document < $1.document) }
-        let scorer = try MaxSimScorer(snapshot: documents, tokenRows: context.floatRows ?? VectorRows(snapshot: tokens, bits: false),
-                                      query: query, queryCount: queryCount)
+        let scorer = try scorer(context)
         let cap = max(k, k * options.oversample)
         var top = TopK(k: k)
         for (rescored, candidate) in order.enumerated() {

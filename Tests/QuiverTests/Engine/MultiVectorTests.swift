@@ -171,6 +171,39 @@ struct MultiVectorTests {
         #expect(try db.verify().isEmpty)
     }
 
+    @Test("searches see each snapshot's token lists: the context's document lists follow writes in one transaction and across snapshots")
+    func documentListsFollowSnapshots() throws {
+        let docs = Self.documents(40, seed: 6)
+        let (_, db) = try makeStore()
+        let exact = SearchOptions(strategy: .exact)
+        /// Document `key`'s score for `query`, found among all results.
+        func score(_ hits: [SearchResult], _ key: UInt64) -> Float? { hits.first { $0.key == .int(key) }.map { -$0.distance } }
+        let query = docs[3]
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            for (i, d) in docs.enumerated() { try c.upsert(key: .int(UInt64(i)), tokens: d) }
+            let first = try c.reader().search(tokens: query, k: 40, options: exact)
+            #expect(abs(score(first, 3)! - Self.maxSim(query.map(Self.normalized), docs[3].map(Self.normalized))) <= 1e-4)
+            // Replaced in the same transaction (its list moves to other rows): the next search
+            // scores the new tokens.
+            try c.upsert(key: .int(3), tokens: docs[9])
+            let second = try c.reader().search(tokens: query, k: 40, options: exact)
+            #expect(abs(score(second, 3)! - Self.maxSim(query.map(Self.normalized), docs[9].map(Self.normalized))) <= 1e-4)
+        }
+        // A reader of the old snapshot and one of the new, interleaved through the pooled contexts.
+        try db.read { old in
+            try db.write { tx in try tx.collection("docs").upsert(key: .int(3), tokens: docs[12]) }
+            try db.read { new in
+                for _ in 0..<2 {
+                    let before = try old.collection("docs").search(tokens: query, k: 40, options: exact)
+                    let after = try new.collection("docs").search(tokens: query, k: 40, options: exact)
+                    #expect(abs(score(before, 3)! - Self.maxSim(query.map(Self.normalized), docs[9].map(Self.normalized))) <= 1e-4)
+                    #expect(abs(score(after, 3)! - Self.maxSim(query.map(Self.normalized), docs[12].map(Self.normalized))) <= 1e-4)
+                }
+            }
+        }
+    }
+
     @Test("appendDocuments equals one upsert per document, and a bad document writes nothing")
     func bulkLoad() throws {
         let docs = Self.documents(40, seed: 6)

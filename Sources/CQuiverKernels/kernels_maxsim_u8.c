@@ -161,10 +161,13 @@ __attribute__((target("avx2"))) float qv_internal_maxsim_u8_avx2(const void *pre
     for (size_t first = 0; first < nq; first += 8) {
         const int8_t *weights = query.weights + (first / QV_MS_LANES) * chunks * 64 + 4 * (first % QV_MS_LANES);
         __m256i top = _mm256_set1_epi32(INT32_MIN);
-        size_t j = 0;
-        for (; j + 4 <= nt; j += 4) {
+        for (size_t j = 0; j < nt; j += 4) {
             qv_ms_prefetch(tokens, j + 4, nt, lines);
-            const void *t0 = tokens[j], *t1 = tokens[j + 1], *t2 = tokens[j + 2], *t3 = tokens[j + 3];
+            /* A last tile of fewer than 4 tokens repeats its last one (a repeat changes no
+             * maximum), so every tile has four independent accumulators. */
+            const size_t last = nt - 1;
+            const void *t0 = tokens[j], *t1 = tokens[j + 1 < last ? j + 1 : last];
+            const void *t2 = tokens[j + 2 < last ? j + 2 : last], *t3 = tokens[j + 3 < last ? j + 3 : last];
             __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
             for (size_t k = 0; k < chunks; k++) {
                 const __m256i w = _mm256_loadu_si256((const __m256i *)(weights + 64 * k));
@@ -174,15 +177,6 @@ __attribute__((target("avx2"))) float qv_internal_maxsim_u8_avx2(const void *pre
                 QV_MS_MAC(a3, t3, w);
             }
             top = _mm256_max_epi32(top, _mm256_max_epi32(_mm256_max_epi32(a0, a1), _mm256_max_epi32(a2, a3)));
-        }
-        for (; j < nt; j++) {
-            const void *t0 = tokens[j];
-            __m256i a0 = _mm256_setzero_si256();
-            for (size_t k = 0; k < chunks; k++) {
-                const __m256i w = _mm256_loadu_si256((const __m256i *)(weights + 64 * k));
-                QV_MS_MAC(a0, t0, w);
-            }
-            top = _mm256_max_epi32(top, a0);
         }
         int32_t lanes[8];
         _mm256_storeu_si256((__m256i *)lanes, top);
@@ -204,10 +198,11 @@ __attribute__((target("avx2,avx512f,avx512bw,avx512vnni"))) float qv_internal_ma
     for (size_t first = 0; first < nq; first += QV_MS_LANES) {
         const int8_t *weights = query.weights + first * chunks * 4;
         __m512i top = _mm512_set1_epi32(INT32_MIN);
-        size_t j = 0;
-        for (; j + 4 <= nt; j += 4) {
+        for (size_t j = 0; j < nt; j += 4) {
             qv_ms_prefetch(tokens, j + 4, nt, lines);
-            const void *t0 = tokens[j], *t1 = tokens[j + 1], *t2 = tokens[j + 2], *t3 = tokens[j + 3];
+            const size_t last = nt - 1; /* a short last tile repeats its last token, as above */
+            const void *t0 = tokens[j], *t1 = tokens[j + 1 < last ? j + 1 : last];
+            const void *t2 = tokens[j + 2 < last ? j + 2 : last], *t3 = tokens[j + 3 < last ? j + 3 : last];
             __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
             for (size_t k = 0; k < chunks; k++) {
                 const __m512i w = _mm512_loadu_si512((const void *)(weights + 64 * k));
@@ -217,15 +212,6 @@ __attribute__((target("avx2,avx512f,avx512bw,avx512vnni"))) float qv_internal_ma
                 QV_MS_MAC(a3, t3, w);
             }
             top = _mm512_max_epi32(top, _mm512_max_epi32(_mm512_max_epi32(a0, a1), _mm512_max_epi32(a2, a3)));
-        }
-        for (; j < nt; j++) {
-            const void *t0 = tokens[j];
-            __m512i a0 = _mm512_setzero_si512();
-            for (size_t k = 0; k < chunks; k++) {
-                const __m512i w = _mm512_loadu_si512((const void *)(weights + 64 * k));
-                QV_MS_MAC(a0, t0, w);
-            }
-            top = _mm512_max_epi32(top, a0);
         }
         int32_t lanes[QV_MS_LANES];
         _mm512_storeu_si512((void *)lanes, top);

@@ -249,9 +249,8 @@ extension MaxSimSearch {
         var rescored = shortlist.sortedResults()
         let keep = k * Self.codeRescoreKeep
         if rescored.count >= Self.codeRescoreMinimum * keep, let codebook = CodeMaxSimScorer.encoding(tokens, context: context),
-           let codes = context.rowPlane(codebook, snapshot: tokens) {
-            let first = CodeMaxSimScorer(codebook: codebook, codes: codes, metric: tokens.descriptor.schema.metric,
-                                         query: query, queryCount: nq)
+           let codes = context.rowPlane(codebook, snapshot: tokens),
+           let first = CodeMaxSimScorer(codebook: codebook, codes: codes, query: query, queryCount: nq) {
             var best = TopK(k: keep)
             for hit in rescored { best.push(distance: -first.score(tokenLists[Int(hit.row)].tokens), row: hit.row) }
             rescored = best.sortedResults()

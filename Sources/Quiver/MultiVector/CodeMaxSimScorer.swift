@@ -6,8 +6,8 @@ import QuiverStorage
 /// map: the first rescoring of a shortlist, a quarter of the bytes of the float tokens, so that
 /// only its best are scored on the floats (``MaxSimScorer``).
 ///
-/// Each query token is folded into the code ranges once (``Codebook/prepare(_:metric:into:)``)
-/// and quantised by ``U8MaxSimQuery``; a document then costs one byte multiply-add per four
+/// Each query token is folded into the code ranges once (as `Codebook.prepare` does for one
+/// vector) and quantised by ``U8MaxSimQuery``; a document then costs one byte multiply-add per four
 /// components per query-token lane. The error is that of the two quantisations, a few
 /// thousandths of a query token's dot products.
 final class CodeMaxSimScorer {
@@ -30,19 +30,23 @@ final class CodeMaxSimScorer {
     ///   - codebook: an int8 encoding of the token space (``encoding(_:context:)``).
     ///   - codes: its row plane.
     ///   - query: `queryCount × dimensions` floats (normalised for cosine), as stored tokens are.
-    init(codebook: Codebook, codes: VectorRows, metric: Metric, query: UnsafePointer<Float>, queryCount: Int) {
+    init?(codebook: Codebook, codes: VectorRows, query: UnsafePointer<Float>, queryCount: Int) {
+        guard case .int8(let offsets, let scales) = codebook.model else { return nil }
         let dimensions = codebook.dimensions
         self.codes = codes
-        var weights = [Float](repeating: 0, count: queryCount * dimensions)
-        var biases = [Float](repeating: 0, count: queryCount)
-        let prepared = UnsafeMutableRawPointer.allocate(byteCount: codebook.queryBytes, alignment: 64)
-        defer { prepared.deallocate() }
-        for i in 0..<queryCount {
-            // int8's prepared query: the weights, then the bias (then |q|², unused here).
-            codebook.prepare(query + i * dimensions, metric: metric, into: prepared)
-            let floats = prepared.assumingMemoryBound(to: Float.self)
-            for d in 0..<dimensions { weights[i * dimensions + d] = floats[d] }
-            biases[i] = floats[dimensions]
+        // Each query token folded into the code ranges, as `Codebook.prepare` does for one
+        // vector: weights `q_d × scale_d` and the bias `Σ q_d offset_d`.
+        let weights = UnsafeMutablePointer<Float>.allocate(capacity: max(1, queryCount * dimensions))
+        let biases = UnsafeMutablePointer<Float>.allocate(capacity: max(1, queryCount))
+        defer { weights.deallocate(); biases.deallocate() }
+        offsets.withUnsafeBufferPointer { offsets in
+            scales.withUnsafeBufferPointer { scales in
+                for i in 0..<queryCount {
+                    let q = query + i * dimensions, w = weights + i * dimensions
+                    for d in 0..<dimensions { w[d] = q[d] * scales[d] }
+                    biases[i] = Kernels.dot(q, UnsafeRawPointer(offsets.baseAddress!), count: dimensions)
+                }
+            }
         }
         self.query = U8MaxSimQuery(weights: weights, biases: biases, queryCount: queryCount, dimensions: dimensions)
         pointers = .allocate(capacity: capacity)

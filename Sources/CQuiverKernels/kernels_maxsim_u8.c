@@ -144,80 +144,37 @@ static inline void qv_ms_prefetch(const void *const *tokens, size_t from, size_t
 }
 
 /*
- * AVX2: per half group (8 query tokens) and 4 document tokens, per 4 components one load of the
- * weights and, per document token, a broadcast of its 4 code bytes, VPMADDUBSW, VPMADDWD by ones
- * and VPADDD: four independent accumulators.
+ * The vector kernels, one body (kernels_maxsim_u8_body.h) compiled twice:
+ *   - AVX2: 8 query tokens (half a group) per vector; per 4 components and document token, a
+ *     broadcast of the token's 4 code bytes, VPMADDUBSW with the weights, VPMADDWD by ones and
+ *     VPADDD;
+ *   - AVX-512 VNNI: a whole group (16 query tokens) per vector, one VPDPBUSD per 4 components
+ *     and document token.
+ * Both score 4 document tokens at a time (four independent accumulators) and give the scalar
+ * loop's integer sums bit for bit (nothing saturates, see above).
  */
-__attribute__((target("avx2"))) float qv_internal_maxsim_u8_avx2(const void *prepared, size_t nq, size_t n,
-                                                                  const void *const *tokens, size_t nt,
-                                                                  int32_t *best) {
-    if (nq == 0 || nt == 0) return 0;
-    const qv_ms_query query = qv_ms_layout(prepared, nq, n);
-    const size_t chunks = qv_ms_padded(n) / 4;
-    const size_t lines = (4 * chunks + 63) / 64 + 1;
-    const __m256i ones = _mm256_set1_epi16(1);
-#define QV_MS_MAC(acc, row, w) \
-    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi32(qv_ms_word(row, k)), w), ones))
-    for (size_t first = 0; first < nq; first += 8) {
-        const int8_t *weights = query.weights + (first / QV_MS_LANES) * chunks * 64 + 4 * (first % QV_MS_LANES);
-        __m256i top = _mm256_set1_epi32(INT32_MIN);
-        for (size_t j = 0; j < nt; j += 4) {
-            qv_ms_prefetch(tokens, j + 4, nt, lines);
-            /* A last tile of fewer than 4 tokens repeats its last one (a repeat changes no
-             * maximum), so every tile has four independent accumulators. */
-            const size_t last = nt - 1;
-            const void *t0 = tokens[j], *t1 = tokens[j + 1 < last ? j + 1 : last];
-            const void *t2 = tokens[j + 2 < last ? j + 2 : last], *t3 = tokens[j + 3 < last ? j + 3 : last];
-            __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-            for (size_t k = 0; k < chunks; k++) {
-                const __m256i w = _mm256_loadu_si256((const __m256i *)(weights + 64 * k));
-                QV_MS_MAC(a0, t0, w);
-                QV_MS_MAC(a1, t1, w);
-                QV_MS_MAC(a2, t2, w);
-                QV_MS_MAC(a3, t3, w);
-            }
-            top = _mm256_max_epi32(top, _mm256_max_epi32(_mm256_max_epi32(a0, a1), _mm256_max_epi32(a2, a3)));
-        }
-        int32_t lanes[8];
-        _mm256_storeu_si256((__m256i *)lanes, top);
-        for (size_t t = 0; t < 8 && first + t < nq; t++) best[first + t] = lanes[t];
-    }
-#undef QV_MS_MAC
-    return qv_ms_combine(&query, nq, best);
-}
+#define QV_MS_FN(name) name##_avx2
+#define QV_MS_TARGET "avx2"
+#define QV_MS_VEC __m256i
+#define QV_MS_STEP 8
+#define QV_MS_ZERO() _mm256_setzero_si256()
+#define QV_MS_SET1(x) _mm256_set1_epi32(x)
+#define QV_MS_LOAD(p) _mm256_loadu_si256((const __m256i *)(p))
+#define QV_MS_STORE(p, v) _mm256_storeu_si256((__m256i *)(p), v)
+#define QV_MS_MAX(a, b) _mm256_max_epi32(a, b)
+#define QV_MS_MAC(acc, codes, w) \
+    _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(codes, w), _mm256_set1_epi16(1)))
+#include "kernels_maxsim_u8_body.h"
 
-/* AVX-512 VNNI: a whole group (16 query tokens) per vector, one VPDPBUSD per 4 components and
- * document token. */
-__attribute__((target("avx2,avx512f,avx512bw,avx512vnni"))) float qv_internal_maxsim_u8_avx512vnni(
-    const void *prepared, size_t nq, size_t n, const void *const *tokens, size_t nt, int32_t *best) {
-    if (nq == 0 || nt == 0) return 0;
-    const qv_ms_query query = qv_ms_layout(prepared, nq, n);
-    const size_t chunks = qv_ms_padded(n) / 4;
-    const size_t lines = (4 * chunks + 63) / 64 + 1;
-#define QV_MS_MAC(acc, row, w) acc = _mm512_dpbusd_epi32(acc, _mm512_set1_epi32(qv_ms_word(row, k)), w)
-    for (size_t first = 0; first < nq; first += QV_MS_LANES) {
-        const int8_t *weights = query.weights + first * chunks * 4;
-        __m512i top = _mm512_set1_epi32(INT32_MIN);
-        for (size_t j = 0; j < nt; j += 4) {
-            qv_ms_prefetch(tokens, j + 4, nt, lines);
-            const size_t last = nt - 1; /* a short last tile repeats its last token, as above */
-            const void *t0 = tokens[j], *t1 = tokens[j + 1 < last ? j + 1 : last];
-            const void *t2 = tokens[j + 2 < last ? j + 2 : last], *t3 = tokens[j + 3 < last ? j + 3 : last];
-            __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-            for (size_t k = 0; k < chunks; k++) {
-                const __m512i w = _mm512_loadu_si512((const void *)(weights + 64 * k));
-                QV_MS_MAC(a0, t0, w);
-                QV_MS_MAC(a1, t1, w);
-                QV_MS_MAC(a2, t2, w);
-                QV_MS_MAC(a3, t3, w);
-            }
-            top = _mm512_max_epi32(top, _mm512_max_epi32(_mm512_max_epi32(a0, a1), _mm512_max_epi32(a2, a3)));
-        }
-        int32_t lanes[QV_MS_LANES];
-        _mm512_storeu_si512((void *)lanes, top);
-        for (size_t t = 0; t < QV_MS_LANES && first + t < nq; t++) best[first + t] = lanes[t];
-    }
-#undef QV_MS_MAC
-    return qv_ms_combine(&query, nq, best);
-}
+#define QV_MS_FN(name) name##_avx512vnni
+#define QV_MS_TARGET "avx2,avx512f,avx512bw,avx512vnni"
+#define QV_MS_VEC __m512i
+#define QV_MS_STEP 16
+#define QV_MS_ZERO() _mm512_setzero_si512()
+#define QV_MS_SET1(x) _mm512_set1_epi32(x)
+#define QV_MS_LOAD(p) _mm512_loadu_si512((const void *)(p))
+#define QV_MS_STORE(p, v) _mm512_storeu_si512((void *)(p), v)
+#define QV_MS_MAX(a, b) _mm512_max_epi32(a, b)
+#define QV_MS_MAC(acc, codes, w) _mm512_dpbusd_epi32(acc, codes, w)
+#include "kernels_maxsim_u8_body.h"
 #endif

@@ -13,8 +13,7 @@ import QuiverStorage
 final class CodeMaxSimScorer {
     private let codes: VectorRows
     private let query: U8MaxSimQuery
-    private var pointers: UnsafeMutablePointer<UnsafeRawPointer>
-    private var capacity = 256
+    private let addresses = TokenAddresses()
 
     /// The int8 encoding of `snapshot` (a token space) that can score a shortlist: one over the
     /// whole vector, other than the codes that keep the floats (a collection keeping its floats
@@ -49,20 +48,10 @@ final class CodeMaxSimScorer {
             }
         }
         self.query = U8MaxSimQuery(weights: weights, biases: biases, queryCount: queryCount, dimensions: dimensions)
-        pointers = .allocate(capacity: capacity)
     }
-
-    deinit { pointers.deallocate() }
 
     /// The approximate MaxSim score of a document whose token list is read.
     func score(_ document: DocumentTokens) -> Float {
-        let n = document.count
-        if n > capacity {
-            pointers.deallocate()
-            capacity = n
-            pointers = .allocate(capacity: n)
-        }
-        for t in 0..<n { pointers[t] = codes.pointer(document.row(t)) }
-        return query.score(tokens: pointers, count: n)
+        query.score(tokens: addresses.gather(document, in: codes), count: document.count)
     }
 }

@@ -99,6 +99,30 @@ struct DocumentTokens {
     }
 }
 
+/// The addresses of a document's token rows in one row plane (float rows or codes), gathered
+/// into a buffer the kernels read: reused from document to document, grown when one has more
+/// tokens than any before.
+final class TokenAddresses {
+    private var pointers: UnsafeMutablePointer<UnsafeRawPointer>
+    private var capacity = 256
+
+    init() { pointers = .allocate(capacity: capacity) }
+
+    deinit { pointers.deallocate() }
+
+    /// The address of each of `document`'s token rows in `plane`, valid until the next call.
+    func gather(_ document: DocumentTokens, in plane: VectorRows) -> UnsafePointer<UnsafeRawPointer> {
+        let n = document.count
+        if n > capacity {
+            pointers.deallocate()
+            capacity = n
+            pointers = .allocate(capacity: n)
+        }
+        for t in 0..<n { pointers[t] = plane.pointer(document.row(t)) }
+        return UnsafePointer(pointers)
+    }
+}
+
 /// The `multivector.tokens` plane of a token space: the document row of every token row, in
 /// blocks of the token space's rows per block (`u32` little-endian each), read in place.
 struct TokenOwners {

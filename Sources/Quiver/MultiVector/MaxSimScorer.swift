@@ -15,8 +15,7 @@ final class MaxSimScorer {
     let query: UnsafePointer<Float>
     let queryCount: Int
     let dimensions: Int
-    private var pointers: UnsafeMutablePointer<UnsafeRawPointer>
-    private var capacity: Int
+    private let addresses = TokenAddresses()
     private let best: UnsafeMutablePointer<Float>
 
     /// - Parameters:
@@ -29,15 +28,10 @@ final class MaxSimScorer {
         self.query = query
         self.queryCount = queryCount
         self.dimensions = dimensions
-        capacity = 256
-        pointers = .allocate(capacity: capacity)
         best = .allocate(capacity: max(queryCount, 1))
     }
 
-    deinit {
-        pointers.deallocate()
-        best.deallocate()
-    }
+    deinit { best.deallocate() }
 
     /// The MaxSim score of the document in `row`.
     func score(_ row: UInt32) throws -> Float {
@@ -49,14 +43,8 @@ final class MaxSimScorer {
 
     /// The MaxSim score of a document whose token list is already read.
     func score(_ document: DocumentTokens) -> Float {
-        let n = document.count
-        if n > capacity {
-            pointers.deallocate()
-            capacity = n
-            pointers = .allocate(capacity: n)
-        }
-        for i in 0..<n { pointers[i] = tokenRows.pointer(document.row(i)) }
-        return Kernels.maxSim(query: query, queryCount: queryCount, tokens: pointers, tokenCount: n, dimensions: dimensions, best: best)
+        Kernels.maxSim(query: query, queryCount: queryCount, tokens: addresses.gather(document, in: tokenRows),
+                       tokenCount: document.count, dimensions: dimensions, best: best)
     }
 
     /// The best `k` of `rows` by MaxSim, as hits of distance `-score`.

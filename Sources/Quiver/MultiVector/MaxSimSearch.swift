@@ -35,7 +35,7 @@ struct MaxSimSearch {
             if let filterRows {
                 // The walk admits only the tokens of passing documents (ACORN's expansion
                 // when they are few); a filter that few tokens pass is scored exactly.
-                let passing = try tokensOf(filterRows)
+                let passing = try tokensOf(filterRows, context: context)
                 plan = FilteredPlan.choose(passing: passing.count, live: Int(tokens.counters.liveCount))
                 if plan == .exact {
                     guard options.strategy == .index else { return try exact(rows: filterRows, k: k, context: context) }
@@ -56,18 +56,24 @@ struct MaxSimSearch {
     /// The exact scorer, reading token lists and float rows through what `context` keeps for
     /// the snapshot.
     func scorer(_ context: SearchContext) throws -> MaxSimScorer {
+        MaxSimScorer(lists: try documentLists(context), tokenRows: context.floatRows ?? VectorRows(snapshot: tokens, bits: false),
+                     dimensions: tokens.descriptor.dimensions, query: query, queryCount: queryCount)
+    }
+
+    /// The token lists of the documents, as `context` keeps them for the snapshot.
+    func documentLists(_ context: SearchContext) throws -> DocumentLists {
         guard let lists = context.documentLists(documents) else {
             throw QuiverError(.corrupted, "the store has no multivector.docs table", collection: documents.name)
         }
-        return MaxSimScorer(lists: lists, tokenRows: context.floatRows ?? VectorRows(snapshot: tokens, bits: false),
-                            dimensions: tokens.descriptor.dimensions, query: query, queryCount: queryCount)
+        return lists
     }
 
     /// The token rows of the documents in `rows`.
-    func tokensOf(_ rows: RowSet) throws -> RowSet {
+    func tokensOf(_ rows: RowSet, context: SearchContext) throws -> RowSet {
+        let lists = try documentLists(context)
         var set = RowSet(capacity: Int(tokens.counters.rowCount))
         try rows.forEach { row in
-            guard let document = try DocumentTokens.read(documents, row: row) else {
+            guard let document = try lists.tokens(row) else {
                 throw QuiverError(.corrupted, "live document row \(row) has no token list", collection: documents.name)
             }
             for i in 0..<document.count { set.insert(document.row(i)) }

@@ -161,13 +161,16 @@ extension CollectionReader {
     /// `queries` stored vectors (see ``EncodingQuality``).
     /// - Throws: ``QuiverError/Code/encodingNotFound`` when the collection does not have it.
     public func encodingQuality(_ encoding: VectorEncoding, prefix: Int? = nil, queries: Int = 100, k: Int = 10) throws -> EncodingQuality {
-        guard let codebook = try EncodingMaintenance.codebook(snapshot, encoding: encoding, prefix: prefix) else {
+        // A multi-vector collection's encodings are of its token space: stored tokens are the
+        // queries there.
+        let vectors = try snapshot.vectorSnapshot()
+        guard let codebook = try EncodingMaintenance.codebook(vectors, encoding: encoding, prefix: prefix) else {
             throw QuiverError(.encodingNotFound, "the collection has no \(encoding) encoding", collection: name)
         }
         guard (1...100_000).contains(queries), (1...1_000).contains(k) else {
             throw QuiverError(.invalidArgument, "queries must be in 1...100000 and k in 1...1000", collection: name)
         }
-        return try EncodingInspector(snapshot: snapshot).quality(codebook, queries: queries, k: k)
+        return try EncodingInspector(snapshot: vectors).quality(codebook, queries: queries, k: k)
     }
 
     /// The exact float scan's best `k` of `rows` (on ``SearchOptions/prefix`` when set); the

@@ -383,6 +383,17 @@ struct MultiVectorTests {
             for i in 300..<320 { try c.upsert(key: .int(UInt64(i)), tokens: docs[i - 300].map { $0.map { -$0 } }) }
         }
         #expect(try db.verify().isEmpty)
+        // Both encodings are the token space's: their quality is measured on stored tokens
+        // (`quiver inspect` reports it for every encoding a collection lists).
+        try db.read { tx in
+            let c = try tx.collection("docs")
+            #expect(try c.encodings.map(\.parameters.encoding) == [lists, .int8])
+            let int8 = try c.encodingQuality(.int8, queries: 50)
+            #expect(int8.sampledRows == 50)
+            #expect((int8.recallOfCodes ?? 0) >= 0.9)
+            #expect((int8.meanSquaredError ?? 1) < 0.001)
+            #expect(try c.encodingQuality(lists, queries: 50).recallOfCodes != nil)
+        }
         // A shortlist of 10 × 8 = 80 documents: the codes keep 2 × 10 of them for the floats.
         var options = SearchOptions(candidates: .encoding(lists), oversample: 8, strategy: .index)
         options.nprobe = 4

@@ -210,12 +210,7 @@ extension MaxSimSearch {
         var tokenLists: [Document] = []
         tokenLists.reserveCapacity(candidates.count)
         // Through the context's document lists: a B-tree lookup per document once per snapshot.
-        for row in candidates {
-            guard let document = try documentLists.tokens(row) else {
-                throw QuiverError(.corrupted, "live document row \(row) has no token list", collection: documents.name)
-            }
-            tokenLists.append(Document(row: row, tokens: document))
-        }
+        for row in candidates { tokenLists.append(Document(row: row, tokens: try documentLists.live(row))) }
         var shortlist = TopK(k: min(max(k, k * options.oversample), max(candidates.count, 1)))
         let noList = UInt32(nlist)
         for slot in 0..<tokenLists.count {

@@ -43,6 +43,16 @@ final class DocumentLists {
         return try lookUp(row)
     }
 
+    /// The token list of the live document in `row`.
+    /// - Throws: ``QuiverError/Code/corrupted`` when the row holds none.
+    @inline(__always)
+    func live(_ row: UInt32) throws -> DocumentTokens {
+        guard let document = try tokens(row) else {
+            throw QuiverError(.corrupted, "live document row \(row) has no token list", collection: name)
+        }
+        return document
+    }
+
     private func lookUp(_ row: UInt32) throws -> DocumentTokens? {
         guard let stored = try txn.unsafeGet(table, key: compositeKey(collection, row)) else { return nil }
         let document: DocumentTokens

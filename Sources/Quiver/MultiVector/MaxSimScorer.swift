@@ -35,10 +35,7 @@ final class MaxSimScorer {
 
     /// The MaxSim score of the document in `row`.
     func score(_ row: UInt32) throws -> Float {
-        guard let document = try lists.tokens(row) else {
-            throw QuiverError(.corrupted, "live document row \(row) has no token list", collection: lists.name)
-        }
-        return score(document)
+        score(try lists.live(row))
     }
 
     /// The MaxSim score of a document whose token list is already read.

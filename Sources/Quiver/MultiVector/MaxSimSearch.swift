@@ -73,9 +73,7 @@ struct MaxSimSearch {
         let lists = try documentLists(context)
         var set = RowSet(capacity: Int(tokens.counters.rowCount))
         try rows.forEach { row in
-            guard let document = try lists.tokens(row) else {
-                throw QuiverError(.corrupted, "live document row \(row) has no token list", collection: documents.name)
-            }
+            let document = try lists.live(row)
             for i in 0..<document.count { set.insert(document.row(i)) }
         }
         return set

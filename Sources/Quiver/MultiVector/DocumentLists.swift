@@ -37,7 +37,7 @@ final class DocumentLists {
 
     /// The token list of the document in `row`, `nil` when the row holds none.
     @inline(__always)
-    func tokens(_ row: UInt32) throws -> DocumentTokens? {
+    private func tokens(_ row: UInt32) throws -> DocumentTokens? {
         let r = Int(row)
         if r < capacity, let value = values[r] { return DocumentTokens(checked: value) }
         return try lookUp(row)

@@ -92,7 +92,7 @@ struct BenchMultiVectorCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("""
         An encoding of the tokens (int8, binary, pq<m>): the hnsw walk scores it; int8 codes also \
-        score long ivf shortlists before the floats. Results stay rescored on the floats.
+        score long shortlists (both paths) before the floats. Results stay rescored on the floats.
         """, valueName: "name"))
     var encoding: String?
 

@@ -65,22 +65,13 @@ extension MaxSimSearch {
     /// exactly (thousands of query tokens against tens of thousands of lists).
     static let pooledScores = 1 << 20
     static let maximumScores = 1 << 24
-    /// With int8 codes of the tokens, the shortlist's best `k ×` this many by MaxSim on the
-    /// codes are rescored on the floats (on the MiniLM tokens, pool factors 3 and 4: 2 gave the
-    /// same results as rescoring the whole shortlist on the floats, 1 lost 0.006 of recall).
-    static let codeRescoreKeep = 2
-    /// The first pass on the codes runs for shortlists of at least this many times what it
-    /// keeps: it costs about 0.4 of the float pass per document (MiniLM tokens, Zen 4 VNNI), so
-    /// it paid 1.10-1.31× at oversample 6 and 8 and nothing at 4 (docs/benchmarks.md).
-    static let codeRescoreMinimum = 3
 
     /// The IVF path, PLAID's centroid interaction (Santhanam et al. 2022): `S` holds every query
     /// token's dot product with every list centroid; each query token's `nprobe` best lists
     /// name the candidate documents (the owners of their tokens); a candidate's estimate is
     /// `Σ_i max_j S[i][list(j)]` over its tokens `j`, each token's list read from the
     /// encoding's row plane; the best `k × oversample` by estimate are rescored by exact MaxSim
-    /// (when the token space has int8 codes and the shortlist is long, through a first pass of
-    /// MaxSim on the codes that keeps its best `k × codeRescoreKeep`).
+    /// (through ``codePass(_:k:scorer:)`` first when the token space has int8 codes).
     func centroidInteraction(k: Int, codebook: Codebook, context: SearchContext, filterRows: RowSet?,
                              options: SearchOptions) throws -> [Hit] {
         guard case .ivfpq(let coarse, let nlist, _) = codebook.model else { return [] }
@@ -239,26 +230,17 @@ extension MaxSimSearch {
             shortlist.push(distance: -max(estimate, -.greatestFiniteMagnitude), row: UInt32(slot))
         }
 
-        // With int8 codes of the tokens, a long shortlist is first scored by MaxSim on them
-        // and only its best `k × codeRescoreKeep` go on to the floats.
-        var rescored = shortlist.sortedResults()
-        let keep = k * Self.codeRescoreKeep
-        if rescored.count >= Self.codeRescoreMinimum * keep, let codebook = CodeMaxSimScorer.encoding(tokens, context: context),
-           let codes = context.rowPlane(codebook, snapshot: tokens),
-           let first = CodeMaxSimScorer(codebook: codebook, codes: codes, query: query, queryCount: nq) {
-            var best = TopK(k: keep)
-            for hit in rescored { best.push(distance: -first.score(tokenLists[Int(hit.row)].tokens), row: hit.row) }
-            rescored = best.sortedResults()
+        // With int8 codes of the tokens a long shortlist is first scored on them (``codePass``).
+        var rescoring = shortlist.sortedResults().map { tokenLists[Int($0.row)] }
+        if let codes = codeScorer(shortlist: rescoring.count, k: k, context: context) {
+            rescoring = codePass(rescoring, k: k, scorer: codes)
         }
 
         // The shortlist rescored exactly. (Fetching the next document's vectors ahead measured
         // slower: 40 KB of them push the query out of L1; the hardware follows a run by itself.)
         let scorer = try scorer(context)
         var top = TopK(k: k)
-        for hit in rescored {
-            let candidate = tokenLists[Int(hit.row)]
-            top.push(distance: -scorer.score(candidate.tokens), row: candidate.row)
-        }
+        for candidate in rescoring { top.push(distance: -scorer.score(candidate.tokens), row: candidate.row) }
         return top.sortedResults()
     }
 

@@ -488,7 +488,7 @@ struct MultiVectorTests {
         #expect(try store.open().formatVersion.description == "1.4")
     }
 
-    @Test("an int8 encoding of the tokens serves the token walk, is kept current and verified")
+    @Test("an int8 encoding of the tokens serves the token walk and the first rescoring, is kept current and verified")
     func encodedTokens() throws {
         let docs = Self.documents(120, seed: 10)
         let queries = Self.documents(10, seed: 11, minTokens: 3, maxTokens: 6)

@@ -7,9 +7,11 @@ import QuiverStorage
 /// document it scores or estimates. A B-tree lookup costs about 0.1 µs, a few hundred of them a
 /// sixth of a fast-path query (docs/benchmarks.md).
 ///
-/// Holds one address per document row (8 bytes), zero-filled by `calloc`, so that the pages of
-/// rows never looked up are never touched. Kept by the search context while the snapshot is the
-/// same (LMDB values do not move within a snapshot and map).
+/// Holds one address per document row (8 bytes) for the first ``cachedRows`` rows, zero-filled
+/// by `calloc`, so that the pages of rows never looked up are never touched; rows past them are
+/// looked up each time (a context per concurrent searcher keeps its own table: at most 32 MiB
+/// each). Kept by the search context while the snapshot is the same (LMDB values do not move
+/// within a snapshot and map).
 final class DocumentLists {
     /// The transaction lookups read through; a reader reusing the lists for a later
     /// transaction on the same snapshot sets it first.
@@ -19,6 +21,8 @@ final class DocumentLists {
     let name: String
     private let values: UnsafeMutablePointer<UnsafeRawPointer?>
     private let capacity: Int
+    /// Document rows whose addresses are kept: 4 Mi (32 MiB of addresses).
+    static let cachedRows = 1 << 22
 
     /// The lists of `snapshot`, a multi-vector collection, or `nil` when the store has no
     /// `multivector.docs` table.
@@ -28,7 +32,7 @@ final class DocumentLists {
         self.table = table
         collection = snapshot.id
         name = snapshot.name
-        capacity = max(1, Int(snapshot.counters.rowCount))
+        capacity = max(1, min(Int(snapshot.counters.rowCount), Self.cachedRows))
         guard let zeroed = calloc(capacity, MemoryLayout<UnsafeRawPointer?>.stride) else { return nil }
         values = zeroed.bindMemory(to: UnsafeRawPointer?.self, capacity: capacity)
     }

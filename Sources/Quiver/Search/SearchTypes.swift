@@ -9,7 +9,10 @@ public struct SearchOptions: Sendable, Hashable {
     /// distances of a binary collection that keeps floats) is rescored on the full float
     /// vectors. With `false` the shortlist's own distances are returned.
     public var rescore: Bool
-    /// The shortlist holds `k × oversample` candidates before rescoring. 1...1,000.
+    /// The shortlist holds `k × oversample` candidates before rescoring. 1...1,000. For a
+    /// multi-vector collection whose tokens also have an int8 encoding, a shortlist of `6k`
+    /// documents or more (oversample 6 and up) is first scored by MaxSim on the int8 codes and
+    /// only its best `2k` on the floats (docs/architecture.md, "Multi-vector collections").
     public var oversample: Int
     /// Where candidates come from: the collection's encoding (by default, when it has one) or
     /// the float vectors.

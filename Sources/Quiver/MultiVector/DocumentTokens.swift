@@ -28,11 +28,13 @@ struct DocumentTokens {
 
     /// Decodes a stored value, checking its length.
     init(_ stored: UnsafeRawBufferPointer) throws(FormatError) {
-        guard stored.count >= Self.headerBytes else { throw FormatError.invalid("document value of \(stored.count) bytes", at: 0) }
-        originalCount = Int(UInt32(littleEndian: stored.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
+        guard stored.count >= Self.headerBytes, let value = stored.baseAddress else {
+            throw FormatError.invalid("document value of \(stored.count) bytes", at: 0)
+        }
+        let originalCount = Int(UInt32(littleEndian: stored.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
         let word = UInt32(littleEndian: stored.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
         if word & Self.runFlag != 0 {
-            count = Int(word & ~Self.runFlag)
+            let count = Int(word & ~Self.runFlag)
             guard stored.count == Self.headerBytes + 4, count >= 2, originalCount >= count else {
                 throw FormatError.invalid("document run value of \(stored.count) bytes for \(count) tokens (\(originalCount) before pooling)", at: 4)
             }
@@ -40,20 +42,17 @@ struct DocumentTokens {
             guard UInt64(first) + UInt64(count) <= UInt64(UInt32.max) + 1 else {
                 throw FormatError.invalid("document run of \(count) tokens from row \(first) passes the last row", at: 8)
             }
-            runStart = first
-            rows = UnsafeRawBufferPointer(start: nil, count: 0)
         } else {
-            count = Int(word)
+            let count = Int(word)
             guard count >= 1, stored.count == Self.headerBytes + count * 4, originalCount >= count else {
                 throw FormatError.invalid("document value of \(stored.count) bytes for \(count) tokens (\(originalCount) before pooling)", at: 4)
             }
-            runStart = nil
-            rows = UnsafeRawBufferPointer(rebasing: stored[Self.headerBytes...])
         }
+        self.init(checked: value)
     }
 
     /// Reads a stored value that ``init(_:)`` has already checked (its length follows from its
-    /// header).
+    /// header): the decoding both share, and what ``DocumentLists`` reads by address.
     @inline(__always)
     init(checked value: UnsafeRawPointer) {
         originalCount = Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))

@@ -139,8 +139,7 @@ struct MaxSimSearch {
         // (``codePass``), and the best of those on the floats. (The threshold stop below rarely
         // comes early: on the MiniLM tokens 98 of 100 were rescored.)
         if let codes = codeScorer(shortlist: min(cap, order.count), k: k, context: context) {
-            let lists = try documentLists(context)
-            let shortlist = try order.prefix(cap).map { Document(row: $0.document, tokens: try lists.live($0.document)) }
+            let shortlist = try order.prefix(cap).map { Document(row: $0.document, tokens: try scorer.lists.live($0.document)) }
             for candidate in codePass(shortlist, k: k, scorer: codes) {
                 top.push(distance: -scorer.score(candidate.tokens), row: candidate.row)
             }

@@ -319,6 +319,19 @@ static float qv_centroid_interaction_scalar(const float *s, size_t nq, const voi
     return sum;
 }
 
+/* One query token at a time, every row against its bar. */
+static void qv_best_lists_scalar(const float *s, size_t nq, size_t nlist, size_t nprobe, float *values,
+                                 uint32_t *lists) {
+    if (nq == 0 || nprobe == 0) return;
+    qv_best_lists_reset(nq, nprobe, values, lists);
+    for (size_t l = 0; l < nlist; l++) {
+        for (size_t i = 0; i < nq; i++) {
+            const float v = s[l * nq + i];
+            if (v > values[i * nprobe + nprobe - 1]) qv_insert_best(values + i * nprobe, lists + i * nprobe, nprobe, v, (uint32_t)l);
+        }
+    }
+}
+
 /* ---- Hamming with scalar popcounts: portable, and a POPCNT copy for x86 ----------------------- */
 
 #define QV_HFN(name) qv_##name##_portable
@@ -360,6 +373,7 @@ static const qv_kernel_table qv_table_scalar = {
     .select_at_most = qv_select_at_most_scalar,
     .maxsim_f32 = qv_maxsim_f32_scalar,
     .centroid_interaction = qv_centroid_interaction_scalar,
+    .best_lists = qv_best_lists_scalar,
     .dot_i8_panels = qv_internal_dot_i8_panels_scalar,
     .maxsim_u8 = qv_internal_maxsim_u8_scalar,
 };
@@ -572,6 +586,49 @@ float qv_maxsim_f32(const float *q, size_t nq, const void *const *tokens, size_t
 
 float qv_centroid_interaction(const float *s, size_t nq, const void *lists, size_t count, uint32_t nlist) {
     return qv_table()->centroid_interaction(s, nq, lists, count, nlist);
+}
+
+void qv_best_lists(const float *s, size_t nq, size_t nlist, size_t nprobe, float *values, uint32_t *lists) {
+    qv_table()->best_lists(s, nq, nlist, nprobe, values, lists);
+}
+
+void qv_sort_u32(uint32_t *values, size_t n, uint32_t *scratch) {
+    if (n < 2) return;
+    if (n <= 32) {
+        for (size_t i = 1; i < n; i++) {
+            const uint32_t v = values[i];
+            size_t j = i;
+            while (j > 0 && values[j - 1] > v) { values[j] = values[j - 1]; j--; }
+            values[j] = v;
+        }
+        return;
+    }
+    uint32_t counts[4][256];
+    memset(counts, 0, sizeof counts);
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t v = values[i];
+        counts[0][v & 255]++;
+        counts[1][(v >> 8) & 255]++;
+        counts[2][(v >> 16) & 255]++;
+        counts[3][v >> 24]++;
+    }
+    uint32_t *from = values, *to = scratch;
+    for (int pass = 0; pass < 4; pass++) {
+        const int shift = 8 * pass;
+        uint32_t *count = counts[pass];
+        if (count[(values[0] >> shift) & 255] == n) continue; /* one digit: the order stands */
+        uint32_t at = 0;
+        for (int d = 0; d < 256; d++) {
+            const uint32_t c = count[d];
+            count[d] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++) to[count[(from[i] >> shift) & 255]++] = from[i];
+        uint32_t *t = from;
+        from = to;
+        to = t;
+    }
+    if (from != values) memcpy(values, from, n * sizeof *values);
 }
 
 void qv_dot_i8_panels(const float *queries, size_t nq, size_t q_stride, const int8_t *panels,

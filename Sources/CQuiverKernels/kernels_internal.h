@@ -64,6 +64,27 @@ QV_HIDDEN float qv_internal_maxsim_u8_avx512vnni(const void *prepared, size_t nq
                                                  const void *const *tokens, size_t nt, int32_t *best);
 #endif
 
+/* Best lists (qv_best_lists): every slot empty, -infinity and UINT32_MAX. */
+static inline void qv_best_lists_reset(size_t nq, size_t nprobe, float *values, uint32_t *lists) {
+    for (size_t j = 0; j < nq * nprobe; j++) {
+        values[j] = -__builtin_inff();
+        lists[j] = UINT32_MAX;
+    }
+}
+
+/* Puts (v, l) into the descending run values[0..<n], dropping its last; an equal value keeps
+ * its place ahead. The caller has checked that v beats values[n - 1]. */
+static inline void qv_insert_best(float *values, uint32_t *lists, size_t n, float v, uint32_t l) {
+    size_t j = n - 1;
+    while (j > 0 && values[j - 1] < v) {
+        values[j] = values[j - 1];
+        lists[j] = lists[j - 1];
+        j--;
+    }
+    values[j] = v;
+    lists[j] = l;
+}
+
 /* Float tables from kernels_simd.c; their hamming fields are NULL (the dispatcher fills them). */
 #if defined(__clang__) && defined(__x86_64__)
 #define QV_HAVE_X86_TABLES 1

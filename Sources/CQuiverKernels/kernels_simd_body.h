@@ -853,6 +853,103 @@ static float QV_FN(centroid_interaction)(const float *s, size_t nq, const void *
     return sum;
 }
 
+/*
+ * Best lists for up to 4 probes, one vector of query tokens (vector g): each lane holds its
+ * token's best P so far as P vectors of values and rows, in descending order, and each row of
+ * s is inserted as insertion sort would (above the values it beats, below equal ones; those
+ * below shift down one place) by compares and selects, with no branch that depends on the
+ * scores: a branch per row mispredicted often enough to cost twice the loads.
+ */
+/* Inserts row `row`'s scores `v` into one network of P levels (see below). */
+static inline QV_ALWAYS_INLINE void QV_FN(best_lists_insert)(const int P, QV_VI *best, QV_VI *rows, QV_VF v, QV_VI row) {
+    /* Lanes are all ones or all zeros: the selects are bit masks (blends). Levels are updated
+     * bottom up, so each reads the one above before it changes. */
+    QV_VI beats[4];
+    for (int j = 0; j < P; j++) beats[j] = v > (QV_VF)best[j];
+    for (int j = P - 1; j > 0; j--) {
+        const QV_VI shifted = beats[j - 1];
+        const QV_VI value = (shifted & best[j - 1]) | (~shifted & (QV_VI)v);
+        const QV_VI from = (shifted & rows[j - 1]) | (~shifted & row);
+        best[j] = (beats[j] & value) | (~beats[j] & best[j]);
+        rows[j] = (beats[j] & from) | (~beats[j] & rows[j]);
+    }
+    best[0] = (beats[0] & (QV_VI)v) | (~beats[0] & best[0]);
+    rows[0] = (beats[0] & row) | (~beats[0] & rows[0]);
+}
+
+static inline QV_ALWAYS_INLINE void QV_FN(best_lists_network)(const int P, const float *s, size_t nq, size_t nlist,
+                                                              size_t g, float *values, uint32_t *lists) {
+    /* Two networks, even and odd rows, so that one row's selects need not wait for the last's;
+     * merged per lane at the end by value, then row. */
+    QV_VI best[2][4], rows[2][4]; /* the values' bits, and their rows */
+    for (int h = 0; h < 2; h++) {
+        for (int j = 0; j < P; j++) {
+            best[h][j] = (QV_VI)((QV_VF){0} - __builtin_inff());
+            rows[h][j] = (QV_VI){0} - 1;
+        }
+    }
+    const unsigned char *column = (const unsigned char *)(s + g * QV_VW);
+    const size_t row_bytes = nq * 4;
+    QV_VI row = (QV_VI){0};
+    size_t l = 0;
+    for (; l + 2 <= nlist; l += 2, row += 2) {
+        QV_FN(best_lists_insert)(P, best[0], rows[0], QV_FN(load)(column + l * row_bytes), row);
+        QV_FN(best_lists_insert)(P, best[1], rows[1], QV_FN(load)(column + (l + 1) * row_bytes), row + 1);
+    }
+    if (l < nlist) QV_FN(best_lists_insert)(P, best[0], rows[0], QV_FN(load)(column + l * row_bytes), row);
+    for (size_t lane = 0; lane < QV_VW && g * QV_VW + lane < nq; lane++) {
+        const size_t i = g * QV_VW + lane;
+        int a = 0, b = 0;
+        for (int j = 0; j < P; j++) {
+            const float va = ((QV_VF)best[0][a])[lane], vb = ((QV_VF)best[1][b])[lane];
+            const uint32_t ra = (uint32_t)rows[0][a][lane], rb = (uint32_t)rows[1][b][lane];
+            const int take_a = va > vb || (va == vb && ra < rb);
+            values[i * P + j] = take_a ? va : vb;
+            lists[i * P + j] = take_a ? ra : rb;
+            if (take_a) a++; else b++;
+        }
+    }
+}
+
+/* More probes: per row one compare per vector with the tokens' bars (their nprobe-th best so
+ * far); a vector with a lane above its bar is walked lane by lane. */
+static void QV_FN(best_lists_insertion)(const float *s, size_t nq, size_t nlist, size_t nprobe, size_t g,
+                                        float *values, uint32_t *lists) {
+    QV_VF bar;
+    for (size_t lane = 0; lane < QV_VW; lane++) {
+        const size_t i = g * QV_VW + lane;
+        bar[lane] = i < nq ? -__builtin_inff() : __builtin_inff();
+    }
+    const unsigned char *column = (const unsigned char *)(s + g * QV_VW);
+    const size_t row_bytes = nq * 4;
+    for (size_t l = 0; l < nlist; l++) {
+        const QV_VF v = QV_FN(load)(column + l * row_bytes);
+        const QV_VI above = v > bar;
+        if (!__builtin_reduce_or(above)) continue;
+        for (size_t lane = 0; lane < QV_VW; lane++) {
+            if (!above[lane]) continue;
+            const size_t i = g * QV_VW + lane;
+            qv_insert_best(values + i * nprobe, lists + i * nprobe, nprobe, v[lane], (uint32_t)l);
+            bar[lane] = values[i * nprobe + nprobe - 1];
+        }
+    }
+}
+
+static void QV_FN(best_lists)(const float *s, size_t nq, size_t nlist, size_t nprobe, float *values,
+                              uint32_t *lists) {
+    if (nq == 0 || nprobe == 0) return;
+    if (nprobe > 4) qv_best_lists_reset(nq, nprobe, values, lists);
+    for (size_t g = 0; g * QV_VW < nq; g++) {
+        switch (nprobe) {
+        case 1: QV_FN(best_lists_network)(1, s, nq, nlist, g, values, lists); break;
+        case 2: QV_FN(best_lists_network)(2, s, nq, nlist, g, values, lists); break;
+        case 3: QV_FN(best_lists_network)(3, s, nq, nlist, g, values, lists); break;
+        case 4: QV_FN(best_lists_network)(4, s, nq, nlist, g, values, lists); break;
+        default: QV_FN(best_lists_insertion)(s, nq, nlist, nprobe, g, values, lists); break;
+        }
+    }
+}
+
 #include "kernels_codes_body.h"
 
 static const qv_kernel_table QV_FN(table) = {
@@ -882,5 +979,6 @@ static const qv_kernel_table QV_FN(table) = {
     .select_at_most = QV_FN(select_at_most),
     .maxsim_f32 = QV_FN(maxsim_f32),
     .centroid_interaction = QV_FN(centroid_interaction),
+    .best_lists = QV_FN(best_lists),
     .dot_i8_panels = NULL, /* filled by the dispatcher (kernels_i8_panels.c) */
 };

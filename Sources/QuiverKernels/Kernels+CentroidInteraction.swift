@@ -48,4 +48,41 @@ extension Kernels {
         }
         return sum
     }
+
+    /// Writes each query token's `probes` best lists: for every query token `i`, the largest
+    /// `scores[l * queryCount + i]` over lists `l < listCount` in descending order at
+    /// `values[i * probes ...]` and their lists at `lists[i * probes ...]`. Of equal scores the
+    /// lower list comes first; NaN and `-infinity` are never chosen, and slots left over hold
+    /// `-infinity` and `UInt32.max`. Every kernel set returns the same lists. The C call is
+    /// `qv_best_lists`.
+    ///
+    /// - Parameters:
+    ///   - scores: list-major, `listCount * queryCount + centroidInteractionSlack` floats (whole
+    ///     vectors are read past a row's end).
+    ///   - values: `queryCount * probes` floats, written.
+    ///   - lists: `queryCount * probes` list numbers, written.
+    @inlinable
+    public static func bestLists(
+        scores: UnsafePointer<Float>, queryCount: Int, listCount: Int, probes: Int,
+        values: UnsafeMutablePointer<Float>, lists: UnsafeMutablePointer<UInt32>
+    ) {
+        precondition(queryCount >= 0 && listCount >= 0 && probes >= 0, "negative count")
+        // Safety: reads the documented extent of `scores`, writes queryCount * probes of each output.
+        unsafe qv_best_lists(scores, queryCount, listCount, probes, values, lists)
+    }
+
+    /// The oracle for ``bestLists(scores:queryCount:listCount:probes:values:lists:)``: per query
+    /// token, its lists ordered by score (descending, lower list first), the first `probes` of
+    /// those with a score above `-infinity`.
+    public static func bestListsReference(scores: [Float], queryCount: Int, listCount: Int, probes: Int) -> [[UInt32]] {
+        (0..<queryCount).map { i in
+            let ranked = (0..<listCount)
+                .filter { scores[$0 * queryCount + i] > -.infinity }
+                .sorted { a, b in
+                    let x = scores[a * queryCount + i], y = scores[b * queryCount + i]
+                    return x > y || (x == y && a < b)
+                }
+            return ranked.prefix(probes).map { UInt32($0) } + Array(repeating: .max, count: max(0, probes - ranked.count))
+        }
+    }
 }

@@ -63,7 +63,10 @@ import CQuiverKernels
         var score: Float = 0
         for (i, w) in weights.enumerated() {
             let largest = w.reduce(Float(0)) { max($0, abs($1)) }
-            let total = w.reduce(Float(0), +)
+            // The weights' sum in four chains (components d mod 4), added pairwise, as the kernel sums.
+            var chains: [Float] = [0, 0, 0, 0]
+            for (d, x) in w.enumerated() { chains[d % 4] += x }
+            let total = (chains[0] + chains[1]) + (chains[2] + chains[3])
             let constant = 128 * total + biases[i]
             guard largest > 0, w.allSatisfy(\.isFinite) else {
                 score += Float(0) + constant // the kernel's 0 × 0 + constant

@@ -223,6 +223,15 @@ struct KernelSet: Sendable, CustomStringConvertible {
         return unsafe table.pointee.centroid_interaction(scores, queryCount, lists, count, listCount)
     }
 
+    func bestLists(_ scores: UnsafePointer<Float>, _ queryCount: Int, _ listCount: Int, _ probes: Int,
+                   _ values: UnsafeMutablePointer<Float>, _ lists: UnsafeMutablePointer<UInt32>) {
+        guard let table = unsafe table else {
+            return unsafe Kernels.bestLists(scores: scores, queryCount: queryCount, listCount: listCount, probes: probes,
+                                            values: values, lists: lists)
+        }
+        unsafe table.pointee.best_lists(scores, queryCount, listCount, probes, values, lists)
+    }
+
     func readBandwidth(_ bytes: UnsafeRawBufferPointer) -> Double {
         guard let table = unsafe table else { return unsafe Kernels.readBandwidth(bytes) }
         return unsafe table.pointee.read_bandwidth(bytes.baseAddress!, bytes.count)

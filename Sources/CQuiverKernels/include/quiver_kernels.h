@@ -139,6 +139,22 @@ float qv_maxsim_f32(const float *q, size_t nq, const void *QV_NONNULL const *QV_
  */
 float qv_centroid_interaction(const float *s, size_t nq, const void *lists, size_t count, uint32_t nlist);
 
+/**
+ * Each query token's nprobe best lists (PLAID's probes): for every column i < nq of the
+ * list-major s (rows l < nlist, as for qv_centroid_interaction), its nprobe largest values in
+ * descending order at values[i * nprobe ...] and their rows at lists[i * nprobe ...]. Of equal
+ * values the lower row comes first; NaN and -infinity are never chosen; slots left over hold
+ * -infinity and UINT32_MAX. Whole vectors are read: s must hold nlist * nq + 16 floats. Every
+ * table returns the same lists.
+ */
+void qv_best_lists(const float *s, size_t nq, size_t nlist, size_t nprobe, float *values, uint32_t *lists);
+
+/**
+ * Sorts n unsigned 32-bit integers ascending (least significant digit radix sort, 8 bits a
+ * pass, a pass skipped when all share its digit), using scratch[0..<n].
+ */
+void qv_sort_u32(uint32_t *values, size_t n, uint32_t *scratch);
+
 /* ---- Int8 panels: approximate dot products of a fixed matrix with a batch of queries -------- */
 
 /*
@@ -188,7 +204,8 @@ void qv_dot_i8_panels(const float *queries, size_t nq, size_t q_stride, const in
  * lanes: groups of 16 tokens, per 4 components 64 bytes (token t's 4 weights at bytes 4t ... 4t+3
  * of its group's vector), components padded to a multiple of 4 and tokens to a multiple of 16
  * with zeros. Then per token: a_i, the weights' integer sum s_i and the constant
- * k_i = 128 * sum_d w_id + bias_i. `prepared` holds qv_maxsim_u8_query_bytes(nq, n) bytes, any
+ * k_i = 128 * sum_d w_id + bias_i (the sum in four chains over d mod 4, added pairwise:
+ * (c0 + c1) + (c2 + c3)). `prepared` holds qv_maxsim_u8_query_bytes(nq, n) bytes, any
  * alignment.
  */
 size_t qv_maxsim_u8_query_bytes(size_t nq, size_t n);
@@ -350,6 +367,7 @@ typedef struct qv_kernel_table {
     float (*maxsim_f32)(const float *q, size_t nq, const void *QV_NONNULL const *QV_NONNULL tokens, size_t nt,
                         size_t n, float *best);
     float (*centroid_interaction)(const float *s, size_t nq, const void *lists, size_t count, uint32_t nlist);
+    void (*best_lists)(const float *s, size_t nq, size_t nlist, size_t nprobe, float *values, uint32_t *lists);
     void (*dot_i8_panels)(const float *queries, size_t nq, size_t q_stride, const int8_t *panels,
                           const float *scales, const int32_t *sums, size_t rows, size_t n, void *scratch,
                           float *out);

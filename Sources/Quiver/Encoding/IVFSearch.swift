@@ -11,6 +11,8 @@ import QuiverStorage
 struct IVFSearch {
     let lists: IVFLists
     let metric: Metric
+    /// The lists' values by address, kept by the search context for the snapshot.
+    let values: IVFListValues
 
     /// Default lists probed: a sixteenth of the lists, at least 1 and at most 64.
     static func defaultProbes(nlist: Int) -> Int { min(max(nlist / 16, 1), 64) }
@@ -28,13 +30,13 @@ struct IVFSearch {
         }
         var probes = TopK(k: min(nprobe, nlist))
         probes.pushRows(distances: coarse, count: nlist, firstRow: 0)
-        // The probed lists' values first: each lookup reads the B-tree, not the list's own pages.
-        let snapshot = lists.snapshot
+        // The probed lists' values first (by address after a snapshot's first lookup), so
+        // their pages can be asked for together.
         var probed: [(probe: Hit, value: UnsafeRawBufferPointer)] = []
         probed.reserveCapacity(probes.count)
         for probe in probes.sortedResults() {
-            let key = IVFLists.listKey(collection: snapshot.id, encoding: lists.codebook.id, list: Int(probe.row))
-            guard let value = try snapshot.txn.unsafeGet(lists.listsTable, key: key), value.count > 0 else { continue }
+            let value = try values.value(Int(probe.row))
+            guard value.count > 0 else { continue }
             probed.append((probe, value))
         }
         var top = TopK(k: shortlist)

@@ -41,6 +41,8 @@ final class SearchContext: WalkScratch {
     /// IVF encodings' centroids packed as int8 panels for the centroid interaction (made on
     /// first use, once per snapshot: 1.2 ms for 4,096 × 128 on Zen 3).
     private var panels: [UInt8: Int8Panels] = [:]
+    /// IVF encodings' list values by address (made on first use).
+    private var listValues: [UInt8: IVFListValues] = [:]
     /// Whether rescoring asks for its rows' pages ahead: on while they fault (a store larger
     /// than memory), kept from search to search with the context.
     var rescoreAdvice = PageAdvice.Adaptive()
@@ -75,6 +77,7 @@ final class SearchContext: WalkScratch {
             ownerRows?.txn = txn
             for plane in rowPlanes.values { plane.txn = txn }
             documentLists?.txn = txn
+            for values in listValues.values { values.txn = txn }
             return header
         }
         key = txn.isReadOnly ? current : nil
@@ -85,6 +88,7 @@ final class SearchContext: WalkScratch {
         rowPlanes = [:]
         documentLists = nil
         panels = [:]
+        listValues = [:]
         header = try HNSWMaintenance.header(snapshot)
         guard let header, let links = snapshot.tables.hnswLinks else {
             graph = nil
@@ -145,6 +149,14 @@ final class SearchContext: WalkScratch {
         return packed
     }
 
+    /// The list values of the IVF encoding `lists` reads.
+    func listValues(_ lists: IVFLists) -> IVFListValues {
+        if let values = listValues[lists.codebook.id] { return values }
+        let values = IVFListValues(lists: lists)
+        listValues[lists.codebook.id] = values
+        return values
+    }
+
     /// Drops state that must not outlive a write transaction.
     func unbindIfWriting(_ snapshot: CollectionSnapshot) {
         guard !snapshot.txn.isReadOnly else { return }
@@ -156,6 +168,7 @@ final class SearchContext: WalkScratch {
         rowPlanes = [:]
         documentLists = nil
         panels = [:]
+        listValues = [:]
         header = nil
         graph = nil
         space = nil

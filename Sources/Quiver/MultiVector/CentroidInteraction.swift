@@ -111,52 +111,17 @@ extension MaxSimSearch {
         (scores + nq * nlist).initialize(repeating: -.infinity, count: nq + Kernels.centroidInteractionSlack)
         centroids.dot(queries: query, queryCount: nq, queryStride: dimensions, scratch: buffer + scoreCount * 4, into: scores)
 
-        // Each query token's `nprobe` best lists, in one pass over S: per token a short list
-        // in descending order, and its last value as the bar a list must pass.
+        // Each query token's `nprobe` best lists, in one pass over S (branch-free for up to 4
+        // probes: a branch per list mispredicted enough to double the phase).
         let probeCount = nq * nprobe
         let probeValues = UnsafeMutablePointer<Float>.allocate(capacity: probeCount)
         let probeLists = UnsafeMutablePointer<UInt32>.allocate(capacity: probeCount)
-        let bars = UnsafeMutablePointer<Float>.allocate(capacity: nq)
-        defer { probeValues.deallocate(); probeLists.deallocate(); bars.deallocate() }
-        probeValues.initialize(repeating: -.infinity, count: probeCount)
-        probeLists.initialize(repeating: UInt32.max, count: probeCount)
-        bars.initialize(repeating: -.infinity, count: nq)
-        for l in 0..<nlist {
-            let row = scores + l &* nq
-            var i = 0
-            while i < nq {
-                // Eight query tokens at a time: most lists pass no bar.
-                if i &+ 8 <= nq {
-                    let s = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self)
-                    let bar = UnsafeRawPointer(bars + i).loadUnaligned(as: SIMD8<Float>.self)
-                    if !any(s .> bar) {
-                        i &+= 8
-                        continue
-                    }
-                }
-                let end = min(i &+ 8, nq)
-                while i < end {
-                    let value = row[i]
-                    if value > bars[i] {
-                        let first = i &* nprobe
-                        var j = first &+ nprobe &- 1
-                        while j > first, probeValues[j &- 1] < value {
-                            probeValues[j] = probeValues[j &- 1]
-                            probeLists[j] = probeLists[j &- 1]
-                            j &-= 1
-                        }
-                        probeValues[j] = value
-                        probeLists[j] = UInt32(l)
-                        bars[i] = probeValues[first &+ nprobe &- 1]
-                    }
-                    i &+= 1
-                }
-            }
-        }
-
+        defer { probeValues.deallocate(); probeLists.deallocate() }
+        Kernels.bestLists(scores: scores, queryCount: nq, listCount: nlist, probes: nprobe, values: probeValues, lists: probeLists)
         // The candidates: the passing owners of the probed lists' tokens, each once. The
-        // lists' rows are gathered and sorted first, so that the owner plane is read forwards
-        // and its loads overlap.
+        // lists' rows are gathered (the lists by address, as the context keeps them for the
+        // snapshot) and sorted first, so that the owner plane is read forwards and its loads
+        // overlap.
         let scratch = context.maxSim
         let documentCapacity = Int(documents.counters.rowCount)
         scratch.begin(documents: documentCapacity, lists: nlist)
@@ -165,20 +130,18 @@ extension MaxSimSearch {
         let listMarks = scratch.listMarks
         var tokenRows: [UInt32] = []
         tokenRows.reserveCapacity(1024)
+        let listValues = context.listValues(lists)
         for p in 0..<probeCount {
             let list = probeLists[p]
             guard list != UInt32.max, listMarks[Int(list)] != stamp else { continue }
             listMarks[Int(list)] = stamp
-            let key = IVFLists.listKey(collection: tokens.id, encoding: codebook.id, list: Int(list))
-            guard let value = try tokens.txn.unsafeGet(lists.listsTable, key: key) else { continue }
-            let (count, rowsAt, _) = try lists.layout(value, list: Int(list))
-            for e in 0..<count {
-                tokenRows.append(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: rowsAt &+ 4 &* e, as: UInt32.self)))
-            }
+            let (rows, count) = try listValues.rows(Int(list))
+            guard let rows else { continue }
+            for e in 0..<count { tokenRows.append(UInt32(littleEndian: rows.loadUnaligned(fromByteOffset: 4 &* e, as: UInt32.self))) }
         }
         var candidates: [UInt32] = []
         candidates.reserveCapacity(512)
-        tokenRows.sort()
+        Kernels.sort(&tokenRows)
         tokenRows.withUnsafeMutableBufferPointer { rows in
             for e in 0..<rows.count {
                 if e &+ 16 < rows.count { Kernels.prefetch(owners.pointer(rows[e &+ 16]), lines: 1) }

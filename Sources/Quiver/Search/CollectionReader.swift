@@ -264,7 +264,8 @@ public struct CollectionReader {
         let buffer = context.queryBuffer((pq.m * 256 + nlist + 256) * 4).assumingMemoryBound(to: Float.self)
         return try input.withUnsafeBufferPointer { q in
             codebook.prepare(q.baseAddress!, metric: metric, into: UnsafeMutableRawPointer(buffer))
-            let search = IVFSearch(lists: try IVFLists(snapshot: snapshot, codebook: codebook), metric: metric)
+            let lists = try IVFLists(snapshot: snapshot, codebook: codebook)
+            let search = IVFSearch(lists: lists, metric: metric, values: context.listValues(lists))
             let shortlist = try search.run(query: q.baseAddress!, table: buffer, nprobe: options.nprobe ?? IVFSearch.defaultProbes(nlist: nlist),
                                            rows: rows, shortlist: options.rescore ? k * options.oversample : k, scratch: buffer + pq.m * 256,
                                            advice: &context.listAdvice)

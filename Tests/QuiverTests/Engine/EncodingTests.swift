@@ -228,11 +228,23 @@ struct EncodingTests {
         #expect(filtered.count == 5)
         // Deletes leave the lists; new and replaced rows join them.
         let fresh = Array(Datasets.clustered(count: 2_100, dimensions: Self.dimensions, seed: 111).suffix(60))
-        try db.write { tx in
-            let c = try tx.collection("v")
-            for i in 0..<300 { try c.delete(key: .int(UInt64(i))) }
-            for (i, v) in fresh.enumerated() { try c.upsert(key: .int(UInt64(50_000 + i)), vector: v) }
-            for i in 300..<320 { try c.upsert(key: .int(UInt64(i)), vector: data[i].map { -$0 }) }
+        try db.read { old in
+            try db.write { tx in
+                let c = try tx.collection("v")
+                for i in 0..<300 { try c.delete(key: .int(UInt64(i))) }
+                for (i, v) in fresh.enumerated() { try c.upsert(key: .int(UInt64(50_000 + i)), vector: v) }
+                for i in 300..<320 { try c.upsert(key: .int(UInt64(i)), vector: data[i].map { -$0 }) }
+            }
+            // Readers of the old and the new snapshot, interleaved through the pooled search
+            // contexts (which keep list values by address per snapshot), each read their own lists.
+            try db.read { new in
+                for (i, v) in fresh.prefix(5).enumerated() {
+                    let before = try old.collection("v").search(v, k: 3, options: probed)
+                    let after = try new.collection("v").search(v, k: 3, options: probed)
+                    #expect(!before.contains { $0.key == .int(UInt64(50_000 + i)) })
+                    #expect(after.first?.key == .int(UInt64(50_000 + i)))
+                }
+            }
         }
         let violations = try db.verify()
         #expect(violations.isEmpty, "\(violations.prefix(3))")

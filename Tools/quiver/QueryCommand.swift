@@ -69,7 +69,7 @@ struct QueryCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "The shortlist holds k × this many candidates before rescoring (multi-vector with int8 token codes: 6 and up scores it on the codes first).",
+            "The shortlist holds k × this many candidates before rescoring (multi-vector with int8 token codes: at k = 10, 5 and up scores it on the codes first).",
             valueName: "n"
         )
     )

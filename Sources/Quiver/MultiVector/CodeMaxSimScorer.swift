@@ -57,10 +57,11 @@ final class CodeMaxSimScorer {
 }
 
 extension MaxSimSearch {
-    /// With int8 codes of the tokens, the shortlist's best `k ×` this many by MaxSim on the
-    /// codes are rescored on the floats (on the MiniLM tokens, pool factors 3 and 4: 2 gave the
-    /// same results as rescoring the whole shortlist on the floats, 1 lost 0.006 of recall).
-    static let codeRescoreKeep = 2
+    /// With int8 codes of the tokens, the shortlist's best `k + ⌈k / 2⌉` by MaxSim on the codes
+    /// are rescored on the floats. On the MiniLM tokens (pool factors 3 and 4, oversample 6-10)
+    /// `1.5 k` and `2 k` gave the same results as rescoring the whole shortlist on the floats;
+    /// `k` lost 0.005-0.007 of recall (docs/benchmarks.md).
+    static func codeRescoreKeep(k: Int) -> Int { k + (k + 1) / 2 }
     /// The first pass on the codes runs for shortlists of at least this many times what it
     /// keeps: it costs about 0.4 of the float pass per document (MiniLM tokens, Zen 4 VNNI), so
     /// it paid 1.10-1.31× at oversample 6 and 8 and nothing at 4 (docs/benchmarks.md).
@@ -70,16 +71,16 @@ extension MaxSimSearch {
     /// space's int8 codes; `nil` when it has none, or the shortlist is too short for the pass to
     /// pay (``codeRescoreMinimum``).
     func codeScorer(shortlist count: Int, k: Int, context: SearchContext) -> CodeMaxSimScorer? {
-        guard count >= Self.codeRescoreMinimum * k * Self.codeRescoreKeep,
+        guard count >= Self.codeRescoreMinimum * Self.codeRescoreKeep(k: k),
               let codebook = CodeMaxSimScorer.encoding(tokens, context: context),
               let codes = context.rowPlane(codebook, snapshot: tokens) else { return nil }
         return CodeMaxSimScorer(codebook: codebook, codes: codes, query: query, queryCount: queryCount)
     }
 
-    /// The best `k × codeRescoreKeep` of `shortlist` by `scorer`, best first: what both fast
+    /// The best ``codeRescoreKeep(k:)`` of `shortlist` by `scorer`, best first: what both fast
     /// paths rescore on the floats when the token space has int8 codes.
     func codePass(_ shortlist: [Document], k: Int, scorer: CodeMaxSimScorer) -> [Document] {
-        var best = TopK(k: k * Self.codeRescoreKeep)
+        var best = TopK(k: Self.codeRescoreKeep(k: k))
         for (slot, candidate) in shortlist.enumerated() { best.push(distance: -scorer.score(candidate.tokens), row: UInt32(slot)) }
         return best.sortedResults().map { shortlist[Int($0.row)] }
     }

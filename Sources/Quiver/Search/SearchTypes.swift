@@ -10,9 +10,9 @@ public struct SearchOptions: Sendable, Hashable {
     /// vectors. With `false` the shortlist's own distances are returned.
     public var rescore: Bool
     /// The shortlist holds `k × oversample` candidates before rescoring. 1...1,000. For a
-    /// multi-vector collection whose tokens also have an int8 encoding, a shortlist of `6k`
-    /// documents or more (oversample 6 and up) is first scored by MaxSim on the int8 codes and
-    /// only its best `2k` on the floats (docs/architecture.md, "Multi-vector collections").
+    /// multi-vector collection whose tokens also have an int8 encoding, a shortlist of at least
+    /// `3 × (k + ⌈k/2⌉)` documents (oversample 5 and up at k = 10) is first scored by MaxSim on
+    /// the int8 codes and only its best `k + ⌈k/2⌉` on the floats (docs/architecture.md, "Multi-vector collections").
     public var oversample: Int
     /// Where candidates come from: the collection's encoding (by default, when it has one) or
     /// the float vectors.

@@ -332,6 +332,21 @@ static void qv_best_lists_scalar(const float *s, size_t nq, size_t nlist, size_t
     }
 }
 
+/* Every pair in turn. */
+static void qv_pool_distances_scalar(const double *coords, size_t count, size_t n, double *norms,
+                                     double *transposed, double *out) {
+    (void)transposed;
+    for (size_t i = 0; i < count; i++) norms[i] = qv_pool_dot(coords + i * n, coords + i * n, n);
+    for (size_t i = 0; i < count; i++) {
+        out[i * count + i] = __builtin_inf();
+        for (size_t j = i + 1; j < count; j++) {
+            const double d = qv_pool_distance(norms[i], norms[j], qv_pool_dot(coords + i * n, coords + j * n, n));
+            out[i * count + j] = d;
+            out[j * count + i] = d;
+        }
+    }
+}
+
 /* ---- Hamming with scalar popcounts: portable, and a POPCNT copy for x86 ----------------------- */
 
 #define QV_HFN(name) qv_##name##_portable
@@ -374,6 +389,7 @@ static const qv_kernel_table qv_table_scalar = {
     .maxsim_f32 = qv_maxsim_f32_scalar,
     .centroid_interaction = qv_centroid_interaction_scalar,
     .best_lists = qv_best_lists_scalar,
+    .pool_distances = qv_pool_distances_scalar,
     .dot_i8_panels = qv_internal_dot_i8_panels_scalar,
     .maxsim_u8 = qv_internal_maxsim_u8_scalar,
 };
@@ -591,6 +607,13 @@ float qv_centroid_interaction(const float *s, size_t nq, const void *lists, size
 void qv_best_lists(const float *s, size_t nq, size_t nlist, size_t nprobe, float *values, uint32_t *lists) {
     qv_table()->best_lists(s, nq, nlist, nprobe, values, lists);
 }
+
+void qv_pool_distances(const double *coords, size_t count, size_t n, double *norms, double *transposed, double *out) {
+    qv_table()->pool_distances(coords, count, n, norms, transposed, out);
+}
+
+/* Columns padded to 8 (the widest vector of doubles). */
+size_t qv_pool_transposed_doubles(size_t count, size_t n) { return (count + 7) / 8 * 8 * n; }
 
 void qv_sort_u32(uint32_t *values, size_t n, uint32_t *scratch) {
     if (n < 2) return;

@@ -85,6 +85,29 @@ static inline void qv_insert_best(float *values, uint32_t *lists, size_t n, floa
     lists[j] = l;
 }
 
+/* The dot product of the token-pooling distances (qv_pool_distances): products of even and of
+ * odd components summed apart, in order, the two sums added, then the last product when n is
+ * odd; never a fused multiply-add, so every table gives the same bits. */
+static inline double qv_pool_dot(const double *a, const double *b, size_t n) {
+#pragma clang fp contract(off)
+    double even = 0, odd = 0;
+    size_t k = 0;
+    for (; k + 2 <= n; k += 2) {
+        even += a[k] * b[k];
+        odd += a[k + 1] * b[k + 1];
+    }
+    double dot = even + odd;
+    if (k < n) dot += a[k] * b[k];
+    return dot;
+}
+
+/* A pooling distance from two squared norms and their dot product: sqrt(max(0, (x + y) - 2p)). */
+static inline double qv_pool_distance(double x, double y, double p) {
+#pragma clang fp contract(off)
+    const double s = (x + y) - 2 * p;
+    return __builtin_sqrt(s > 0 ? s : 0);
+}
+
 /* Float tables from kernels_simd.c; their hamming fields are NULL (the dispatcher fills them). */
 #if defined(__clang__) && defined(__x86_64__)
 #define QV_HAVE_X86_TABLES 1

@@ -950,6 +950,92 @@ static void QV_FN(best_lists)(const float *s, size_t nq, size_t nlist, size_t np
     }
 }
 
+/*
+ * Token-pooling distances (qv_pool_distances): the rows transposed once (columns padded to a
+ * multiple of 8 with zeros), then tiles of R rows x 2 vectors of columns, each lane running the
+ * scalar order of qv_pool_dot (separate even and odd sums, no fused multiply-add: this function
+ * turns contraction off, against the file's default), so the vector tables give the scalar
+ * twin's bits. Only columns right of the diagonal are kept.
+ */
+typedef double QV_FN(f64v) __attribute__((vector_size(QV_VW * 4)));
+
+static inline QV_ALWAYS_INLINE QV_FN(f64v) QV_FN(load_f64)(const double *p) {
+    QV_FN(f64v) v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static void QV_FN(pool_distances)(const double *coords, size_t count, size_t n, double *norms, double *transposed,
+                                  double *out) {
+#pragma clang fp contract(off)
+    enum { DW = QV_VW / 2 };
+    if (count == 0) return;
+    const size_t cols = (count + 7) / 8 * 8;
+    for (size_t k = 0; k < n; k++) {
+        double *t = transposed + k * cols;
+        for (size_t j = 0; j < count; j++) t[j] = coords[j * n + k];
+        for (size_t j = count; j < cols; j++) t[j] = 0;
+    }
+    for (size_t i = 0; i < count; i++) {
+        norms[i] = qv_pool_dot(coords + i * n, coords + i * n, n);
+        out[i * count + i] = __builtin_inf();
+    }
+    /* R rows at a time: 4 with 32 vector registers (16 accumulators), else 2. */
+    enum { R = QV_VW == 16 ? 4 : 2 };
+    for (size_t i = 0; i + 1 < count; i += R) {
+        /* Rows i ... i + R - 1, past the last row repeating it (those lanes are dropped). */
+        const double *a[R];
+        size_t row[R];
+        for (int r = 0; r < R; r++) {
+            row[r] = i + r < count ? i + r : count - 1;
+            a[r] = coords + row[r] * n;
+        }
+        for (size_t j = (i + 1) / DW * DW; j < count; j += 2 * DW) {
+            const double *t = transposed + j;
+            /* The second vector of columns, or the first again at the padded end. */
+            const size_t second = j + DW < cols ? DW : 0;
+            QV_FN(f64v) even[R][2], odd[R][2];
+            for (int r = 0; r < R; r++) {
+                for (int v = 0; v < 2; v++) even[r][v] = odd[r][v] = (QV_FN(f64v)){0};
+            }
+            size_t k = 0;
+            for (; k + 2 <= n; k += 2) {
+                const QV_FN(f64v) y0 = QV_FN(load_f64)(t + k * cols), y1 = QV_FN(load_f64)(t + k * cols + second);
+                const QV_FN(f64v) z0 = QV_FN(load_f64)(t + (k + 1) * cols), z1 = QV_FN(load_f64)(t + (k + 1) * cols + second);
+                for (int r = 0; r < R; r++) {
+                    even[r][0] += a[r][k] * y0;
+                    even[r][1] += a[r][k] * y1;
+                    odd[r][0] += a[r][k + 1] * z0;
+                    odd[r][1] += a[r][k + 1] * z1;
+                }
+            }
+            QV_FN(f64v) dot[R][2];
+            for (int r = 0; r < R; r++) {
+                for (int v = 0; v < 2; v++) dot[r][v] = even[r][v] + odd[r][v];
+            }
+            if (k < n) {
+                const QV_FN(f64v) y0 = QV_FN(load_f64)(t + k * cols), y1 = QV_FN(load_f64)(t + k * cols + second);
+                for (int r = 0; r < R; r++) {
+                    dot[r][0] += a[r][k] * y0;
+                    dot[r][1] += a[r][k] * y1;
+                }
+            }
+            for (int r = 0; r < R; r++) {
+                const size_t ri = row[r];
+                if (ri != i + (size_t)r) break; /* a repeated last row */
+                for (size_t lane = 0; lane < 2 * DW; lane++) {
+                    const size_t c = j + lane;
+                    if (c >= count || (lane >= DW && second == 0)) break;
+                    if (c <= ri) continue;
+                    const double d = qv_pool_distance(norms[ri], norms[c], lane < DW ? dot[r][0][lane] : dot[r][1][lane - DW]);
+                    out[ri * count + c] = d;
+                    out[c * count + ri] = d;
+                }
+            }
+        }
+    }
+}
+
 #include "kernels_codes_body.h"
 
 static const qv_kernel_table QV_FN(table) = {
@@ -980,5 +1066,6 @@ static const qv_kernel_table QV_FN(table) = {
     .maxsim_f32 = QV_FN(maxsim_f32),
     .centroid_interaction = QV_FN(centroid_interaction),
     .best_lists = QV_FN(best_lists),
+    .pool_distances = QV_FN(pool_distances),
     .dot_i8_panels = NULL, /* filled by the dispatcher (kernels_i8_panels.c) */
 };

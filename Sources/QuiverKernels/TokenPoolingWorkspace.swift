@@ -1,3 +1,5 @@
+import CQuiverKernels
+
 /// Scratch memory for ``TokenPooling``, reused from one document to the next.
 ///
 /// Pooling a document of m unprotected tokens needs an m × m distance matrix and a few arrays
@@ -49,6 +51,9 @@
     private var sums: UnsafeMutablePointer<Double>
     /// Each token's squared norm: the diagonal of the Gram matrix.
     private var squaredNorms: UnsafeMutablePointer<Double>
+    /// The distance kernel's scratch: the coordinates transposed.
+    private var transposed: UnsafeMutablePointer<Double>
+    private var transposedCapacity = 0
     /// The Ward distances between clusters, m × m, both halves; +infinity on the diagonal.
     /// Entries of dead slots are stale and never read.
     private var distances: UnsafeMutablePointer<Double>
@@ -76,6 +81,7 @@
         unsafe coordinates = .allocate(capacity: 0)
         unsafe sums = .allocate(capacity: 0)
         unsafe squaredNorms = .allocate(capacity: 0)
+        unsafe transposed = .allocate(capacity: 0)
         unsafe distances = .allocate(capacity: 0)
         unsafe sizes = .allocate(capacity: 0)
         unsafe reciprocals = .allocate(capacity: 0)
@@ -91,6 +97,7 @@
         unsafe coordinates.deallocate()
         unsafe sums.deallocate()
         unsafe squaredNorms.deallocate()
+        unsafe transposed.deallocate()
         unsafe distances.deallocate()
         unsafe sizes.deallocate()
         unsafe reciprocals.deallocate()
@@ -177,121 +184,22 @@
     /// `|a − b|² = (|a|² + |b|²) − 2 a·b`, from a Gram matrix in `Double`. The products of widened
     /// floats are exact and the sums round at 2⁻⁵³, so the cancellation that rules this form out
     /// in `Float` (see ``Kernels/squaredL2(_:_:count:)``) costs at most a few ulps of |a|² here,
-    /// about what SciPy's own rounding is; it is twice as fast as summing squared differences,
-    /// since SSE2 (what the Swift code is built for) has no fused multiply-add. Every dot
-    /// product, the squared norms included, is summed in the same order by `dots`, so equal
-    /// tokens are at distance exactly 0, as in SciPy.
+    /// about what SciPy's own rounding is. The C kernel (`qv_pool_distances`,
+    /// ``Kernels/poolDistances(coordinates:count:dimensions:norms:transposed:into:)``) tiles the
+    /// Gram matrix over vectors of columns; every dot product, the squared norms included, runs
+    /// the same operations in every lane and table, with no fused multiply-add, so equal tokens
+    /// are at distance exactly 0, as in SciPy, and every machine pools alike.
     private func computeDistances(count: Int, dimensions: Int) {
-        // Safety: every token index below is clamped to count - 1, so every row read lies in
-        // coordinates and every entry written in distances; squaredNorms holds count entries.
-        let last = count - 1
-        func token(_ index: Int) -> UnsafePointer<Double> {
-            unsafe UnsafePointer(coordinates + Swift.min(index, last) * dimensions)
+        let scratch = qv_pool_transposed_doubles(count, dimensions)
+        if scratch > transposedCapacity {
+            // Safety: replaced while not in use.
+            unsafe transposed.deallocate()
+            unsafe transposed = .allocate(capacity: scratch)
+            transposedCapacity = scratch
         }
-        for i in 0..<count {
-            let row = unsafe token(i)
-            unsafe squaredNorms[i] = Self.dots(row, row, row, row, row, row, count: dimensions).0[0]
-            unsafe distances[i * count + i] = .infinity
-        }
-        // Two rows against four columns at a time; a tile that runs past the last token or
-        // below the diagonal repeats tokens, and those lanes are dropped.
-        var i = 0
-        while i < last {
-            var j = i + 1
-            while j < count {
-                let products = unsafe Self.dots(token(i), token(i + 1), token(j), token(j + 1),
-                                                token(j + 2), token(j + 3), count: dimensions)
-                let normsLow = unsafe SIMD2(squaredNorms[j], squaredNorms[Swift.min(j + 1, last)])
-                let normsHigh = unsafe SIMD2(squaredNorms[Swift.min(j + 2, last)],
-                                             squaredNorms[Swift.min(j + 3, last)])
-                let normI = unsafe SIMD2(repeating: squaredNorms[i])
-                let normNext = unsafe SIMD2(repeating: squaredNorms[i + 1])
-                let first = (Self.distances(normI, normsLow, products.0),
-                             Self.distances(normI, normsHigh, products.1))
-                let second = (Self.distances(normNext, normsLow, products.2),
-                              Self.distances(normNext, normsHigh, products.3))
-                for lane in 0..<Swift.min(4, count - j) {
-                    let column = j + lane
-                    let distance = lane < 2 ? first.0[lane] : first.1[lane - 2]
-                    unsafe distances[i * count + column] = distance
-                    unsafe distances[column * count + i] = distance
-                    if i + 1 < column {
-                        let distance = lane < 2 ? second.0[lane] : second.1[lane - 2]
-                        unsafe distances[(i + 1) * count + column] = distance
-                        unsafe distances[column * count + i + 1] = distance
-                    }
-                }
-                j += 4
-            }
-            i += 2
-        }
-    }
-
-    /// Returns `sqrt((|a|² + |b|²) − 2 a·b)` for two pairs, with a negative radicand (rounding,
-    /// for equal or nearly equal tokens) taken as 0.
-    ///
-    /// Two lanes (and `dots`'s pairs of lanes) because `SIMD2<Double>` is what SSE2 computes
-    /// natively; Swift splits wider `Double` vectors lane by lane, with a libm call per square
-    /// root.
-    @inline(__always)
-    private static func distances(
-        _ norms: SIMD2<Double>, _ columnNorms: SIMD2<Double>, _ products: SIMD2<Double>
-    ) -> SIMD2<Double> {
-        let squared = (norms + columnNorms) - 2 * products
-        return pointwiseMax(squared, SIMD2(repeating: 0)).squareRoot()
-    }
-
-    /// Returns the dot products of `a0` and of `a1` with `b0`…`b3`, over `count` doubles:
-    /// `(a0·b0, a0·b1)`, `(a0·b2, a0·b3)`, `(a1·b0, a1·b1)`, `(a1·b2, a1·b3)`.
-    ///
-    /// Each of the eight products runs the same sequence of operations (a two-lane sum over the
-    /// even and odd elements, the two lanes added, then the odd last element), so a dot product
-    /// does not depend on where its pair sits in a tile. Eight sums keep the adds in flight.
-    @inline(__always)
-    private static func dots(
-        _ a0: UnsafePointer<Double>, _ a1: UnsafePointer<Double>,
-        _ b0: UnsafePointer<Double>, _ b1: UnsafePointer<Double>,
-        _ b2: UnsafePointer<Double>, _ b3: UnsafePointer<Double>, count: Int
-    ) -> (SIMD2<Double>, SIMD2<Double>, SIMD2<Double>, SIMD2<Double>) {
-        @inline(__always)
-        func load(_ pointer: UnsafePointer<Double>, _ offset: Int) -> SIMD2<Double> {
-            // Safety: the callers read below `count` doubles from each vector.
-            unsafe UnsafeRawPointer(pointer + offset).loadUnaligned(as: SIMD2<Double>.self)
-        }
-        var sum00 = SIMD2<Double>(), sum01 = SIMD2<Double>(), sum02 = SIMD2<Double>(), sum03 = SIMD2<Double>()
-        var sum10 = SIMD2<Double>(), sum11 = SIMD2<Double>(), sum12 = SIMD2<Double>(), sum13 = SIMD2<Double>()
-        var k = 0
-        while k + 2 <= count {
-            let x0 = unsafe load(a0, k)
-            let x1 = unsafe load(a1, k)
-            let y0 = unsafe load(b0, k)
-            sum00 += x0 * y0
-            sum10 += x1 * y0
-            let y1 = unsafe load(b1, k)
-            sum01 += x0 * y1
-            sum11 += x1 * y1
-            let y2 = unsafe load(b2, k)
-            sum02 += x0 * y2
-            sum12 += x1 * y2
-            let y3 = unsafe load(b3, k)
-            sum03 += x0 * y3
-            sum13 += x1 * y3
-            k += 2
-        }
-        var result = (SIMD2(sum00.sum(), sum01.sum()), SIMD2(sum02.sum(), sum03.sum()),
-                      SIMD2(sum10.sum(), sum11.sum()), SIMD2(sum12.sum(), sum13.sum()))
-        if k < count {
-            // Safety: k < count.
-            let low = unsafe SIMD2(b0[k], b1[k])
-            let high = unsafe SIMD2(b2[k], b3[k])
-            let x0 = unsafe SIMD2(repeating: a0[k])
-            let x1 = unsafe SIMD2(repeating: a1[k])
-            result.0 += x0 * low
-            result.1 += x0 * high
-            result.2 += x1 * low
-            result.3 += x1 * high
-        }
-        return result
+        // Safety: coordinates hold count * dimensions doubles, squaredNorms count, distances
+        // count², transposed the scratch the kernel asks for.
+        unsafe qv_pool_distances(coordinates, count, dimensions, squaredNorms, transposed, distances)
     }
 
     // MARK: Ward linkage

@@ -232,6 +232,16 @@ struct KernelSet: Sendable, CustomStringConvertible {
         unsafe table.pointee.best_lists(scores, queryCount, listCount, probes, values, lists)
     }
 
+    func poolDistances(_ coordinates: UnsafePointer<Double>, _ count: Int, _ dimensions: Int,
+                       _ norms: UnsafeMutablePointer<Double>, _ transposed: UnsafeMutablePointer<Double>,
+                       _ out: UnsafeMutablePointer<Double>) {
+        guard let table = unsafe table else {
+            return unsafe Kernels.poolDistances(coordinates: coordinates, count: count, dimensions: dimensions, norms: norms,
+                                                transposed: transposed, into: out)
+        }
+        unsafe table.pointee.pool_distances(coordinates, count, dimensions, norms, transposed, out)
+    }
+
     func readBandwidth(_ bytes: UnsafeRawBufferPointer) -> Double {
         guard let table = unsafe table else { return unsafe Kernels.readBandwidth(bytes) }
         return unsafe table.pointee.read_bandwidth(bytes.baseAddress!, bytes.count)

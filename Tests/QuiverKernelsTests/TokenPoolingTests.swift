@@ -250,3 +250,35 @@ struct TokenPoolingTests {
         }
     }
 }
+
+/// The token-pooling distance kernel of every instruction set this machine runs, against the
+/// Swift oracle, bit for bit.
+@Suite("Token pooling distances")
+struct PoolDistancesTests {
+    @Test("equal the oracle bit for bit: 1...40 rows, 1...131 dimensions, equal rows at 0",
+          arguments: KernelSet.all)
+    func matchesReference(kernels: KernelSet) {
+        var random = SplitMix64(seed: 0x9D_0001)
+        var failures = 0
+        for count in [1, 2, 3, 7, 8, 9, 16, 17, 33, 40] {
+            for dimensions in [1, 2, 3, 7, 8, 64, 127, 131] {
+                var coordinates = random.floats(count * dimensions).map { Double($0) }
+                if count > 3 {  // two equal rows: distance exactly 0
+                    for k in 0..<dimensions { coordinates[3 * dimensions + k] = coordinates[k] }
+                }
+                let expected = Kernels.poolDistancesReference(coordinates, count: count, dimensions: dimensions)
+                var norms = [Double](repeating: .nan, count: count)
+                var scratch = [Double](repeating: .nan, count: Kernels.poolDistancesScratch(count: count, dimensions: dimensions))
+                var out = [Double](repeating: .nan, count: count * count)
+                unsafe kernels.poolDistances(coordinates, count, dimensions, &norms, &scratch, &out)
+                let same = zip(out, expected).allSatisfy { $0.bitPattern == $1.bitPattern }
+                if !same && failures < 5 {
+                    failures += 1
+                    Issue.record("\(kernels) count \(count) dimensions \(dimensions)")
+                }
+                if count > 3 { #expect(out[3] == 0 && out[3 * count] == 0) }
+            }
+        }
+        #expect(failures == 0)
+    }
+}

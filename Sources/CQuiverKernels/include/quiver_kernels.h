@@ -150,6 +150,18 @@ float qv_centroid_interaction(const float *s, size_t nq, const void *lists, size
 void qv_best_lists(const float *s, size_t nq, size_t nlist, size_t nprobe, float *values, uint32_t *lists);
 
 /**
+ * The Euclidean distances between the `count` rows of `coords` (n doubles each, row-major), as
+ * token pooling needs them for Ward linkage: out[i * count + j] = sqrt(max(0, (|a_i|^2 +
+ * |a_j|^2) - 2 a_i.a_j)) for i != j (both halves), +infinity on the diagonal, and norms[i] =
+ * |a_i|^2. Every dot product runs the same operations: the products of even and of odd
+ * components summed apart, in order, the two sums added, then the last product when n is odd,
+ * with no fused multiply-add; so equal rows are at distance exactly 0 and every table returns
+ * the same bits. `transposed` is scratch of qv_pool_transposed_doubles(count, n) doubles.
+ */
+void qv_pool_distances(const double *coords, size_t count, size_t n, double *norms, double *transposed, double *out);
+size_t qv_pool_transposed_doubles(size_t count, size_t n);
+
+/**
  * Sorts n unsigned 32-bit integers ascending (least significant digit radix sort, 8 bits a
  * pass, a pass skipped when all share its digit), using scratch[0..<n].
  */
@@ -368,6 +380,8 @@ typedef struct qv_kernel_table {
                         size_t n, float *best);
     float (*centroid_interaction)(const float *s, size_t nq, const void *lists, size_t count, uint32_t nlist);
     void (*best_lists)(const float *s, size_t nq, size_t nlist, size_t nprobe, float *values, uint32_t *lists);
+    void (*pool_distances)(const double *coords, size_t count, size_t n, double *norms, double *transposed,
+                           double *out);
     void (*dot_i8_panels)(const float *queries, size_t nq, size_t q_stride, const int8_t *panels,
                           const float *scales, const int32_t *sums, size_t rows, size_t n, void *scratch,
                           float *out);

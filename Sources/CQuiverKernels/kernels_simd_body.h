@@ -958,6 +958,7 @@ static void QV_FN(best_lists)(const float *s, size_t nq, size_t nlist, size_t np
  * twin's bits. Only columns right of the diagonal are kept.
  */
 typedef double QV_FN(f64v) __attribute__((vector_size(QV_VW * 4)));
+typedef long long QV_FN(i64v) __attribute__((vector_size(QV_VW * 4)));
 
 static inline QV_ALWAYS_INLINE QV_FN(f64v) QV_FN(load_f64)(const double *p) {
     QV_FN(f64v) v;
@@ -971,10 +972,13 @@ static void QV_FN(pool_distances)(const double *coords, size_t count, size_t n, 
     enum { DW = QV_VW / 2 };
     if (count == 0) return;
     const size_t cols = (count + 7) / 8 * 8;
-    for (size_t k = 0; k < n; k++) {
-        double *t = transposed + k * cols;
-        for (size_t j = 0; j < count; j++) t[j] = coords[j * n + k];
-        for (size_t j = count; j < cols; j++) t[j] = 0;
+    /* Transposed in blocks of 8 x 8, so that both sides stay in cache lines. */
+    for (size_t j0 = 0; j0 < cols; j0 += 8) {
+        for (size_t k0 = 0; k0 < n; k0 += 8) {
+            for (size_t j = j0; j < j0 + 8; j++) {
+                for (size_t k = k0; k < k0 + 8 && k < n; k++) transposed[k * cols + j] = j < count ? coords[j * n + k] : 0;
+            }
+        }
     }
     for (size_t i = 0; i < count; i++) {
         norms[i] = qv_pool_dot(coords + i * n, coords + i * n, n);
@@ -1020,17 +1024,35 @@ static void QV_FN(pool_distances)(const double *coords, size_t count, size_t n, 
                     dot[r][1] += a[r][k] * y1;
                 }
             }
+            /* The upper half only (row ri, columns right of it), a vector at a time where the
+             * whole vector is right of the diagonal and inside the rows; mirrored below. */
             for (int r = 0; r < R; r++) {
                 const size_t ri = row[r];
                 if (ri != i + (size_t)r) break; /* a repeated last row */
-                for (size_t lane = 0; lane < 2 * DW; lane++) {
-                    const size_t c = j + lane;
-                    if (c >= count || (lane >= DW && second == 0)) break;
-                    if (c <= ri) continue;
-                    const double d = qv_pool_distance(norms[ri], norms[c], lane < DW ? dot[r][0][lane] : dot[r][1][lane - DW]);
-                    out[ri * count + c] = d;
-                    out[c * count + ri] = d;
+                for (int v = 0; v < 2; v++) {
+                    const size_t c0 = j + (size_t)v * DW;
+                    if (c0 >= count || (v == 1 && second == 0)) break;
+                    if (c0 > ri && c0 + DW <= count) {
+                        const QV_FN(f64v) s = (norms[ri] + QV_FN(load_f64)(norms + c0)) - 2 * dot[r][v];
+                        /* s where s > 0, else +0 (the scalar's select, bit for bit). */
+                        const QV_FN(f64v) kept = (QV_FN(f64v))((QV_FN(i64v))s & (s > 0));
+                        const QV_FN(f64v) d = __builtin_elementwise_sqrt(kept);
+                        __builtin_memcpy(out + ri * count + c0, &d, sizeof d);
+                        continue;
+                    }
+                    for (size_t lane = 0; lane < DW && c0 + lane < count; lane++) {
+                        const size_t c = c0 + lane;
+                        if (c > ri) out[ri * count + c] = qv_pool_distance(norms[ri], norms[c], dot[r][v][lane]);
+                    }
                 }
+            }
+        }
+    }
+    /* The lower half from the upper, in blocks of 8 x 8. */
+    for (size_t i0 = 0; i0 < count; i0 += 8) {
+        for (size_t j0 = i0; j0 < count; j0 += 8) {
+            for (size_t i = i0; i < i0 + 8 && i < count; i++) {
+                for (size_t j = j0 > i + 1 ? j0 : i + 1; j < j0 + 8 && j < count; j++) out[j * count + i] = out[i * count + j];
             }
         }
     }

@@ -5,7 +5,7 @@ import QuiverStorage
 /// do not move within a snapshot and map). A lookup is a B-tree descent of 0.1-0.4 µs; a dense
 /// query probes up to 64 lists, a multi-vector query a few dozen.
 ///
-/// Kept by the search context while the snapshot is the same; one slot of 16 bytes per list.
+/// Kept by the search context while the snapshot is the same; one slot (24 bytes) per list.
 final class IVFListValues {
     /// The transaction lookups read through; a reader reusing the values for a later
     /// transaction on the same snapshot sets it first.

@@ -60,8 +60,11 @@ struct BenchMultiVectorCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Stored tokens each query token retrieves on the fast path.", valueName: "8,16,32"))
     var tokenCandidates: String = "8,16,32,64"
 
-    @Option(help: ArgumentHelp("Candidate documents rescored per result on the fast path.", valueName: "4,8"))
-    var oversample: String = "4"
+    @Option(help: ArgumentHelp("""
+        Candidate documents rescored per result on the fast path (with int8 codes of the tokens, \
+        5 and up at k = 10 scores them on the codes first).
+        """, valueName: "4,8"))
+    var oversample: String = "4,8"
 
     @Option(help: "The fast path: hnsw (a token graph) or ivf (IVF-PQ lists of the tokens, centroid interaction).")
     var index: IndexKind = .ivf
@@ -91,10 +94,13 @@ struct BenchMultiVectorCommand: ParsableCommand {
     var efSearch: Int?
 
     @Option(help: ArgumentHelp("""
-        An encoding of the tokens (int8, binary, pq<m>): the hnsw walk scores it; int8 codes also \
-        score long shortlists (both paths) before the floats. Results stay rescored on the floats.
+        An encoding of the tokens (int8, binary, pq<m>, or none): the hnsw walk scores it; int8 codes \
+        also score long shortlists (both paths) before the floats. Results stay rescored on the floats.
         """, valueName: "name"))
-    var encoding: String?
+    var encoding: String = "int8"
+
+    /// The `--encoding` to build, `nil` for `none`.
+    var tokenEncoding: String? { encoding == "none" ? nil : encoding }
 
     @Option(help: ArgumentHelp("Token counts of the documents pooling throughput is timed on.", valueName: "32,128,512"))
     var poolingLengths: String = "32,128,512"
@@ -117,6 +123,9 @@ struct BenchMultiVectorCommand: ParsableCommand {
         }
         _ = try Self.integers(oversample, "--oversample")
         if nlist != "auto" { _ = try Self.integers(nlist, "--nlist") }
+        if let tokenEncoding, VectorEncoding(tokenEncoding) == nil {
+            throw ValidationError("--encoding: unknown encoding \(quote(tokenEncoding)) (int8, binary, pq<m>, none)")
+        }
         _ = try Self.integers(nprobe, "--nprobe")
         _ = try Self.integers(poolFactor, "--pool-factor")
         _ = try Self.integers(tokenCandidates, "--token-candidates")
@@ -170,7 +179,7 @@ struct BenchMultiVectorCommand: ParsableCommand {
             ("protected_tokens", .number(protectedTokens)),
             ("k", .number(k)),
             ("index", .string(index.rawValue)),
-            ("encoding", encoding.map { .string($0) } ?? .null),
+            ("encoding", tokenEncoding.map { .string($0) } ?? .null),
             ("pooling_throughput", .array(pooling)),
             ("runs", .array(runs)),
         ] + environmentFields()))
@@ -321,9 +330,9 @@ struct BenchMultiVectorCommand: ParsableCommand {
         ])
     }
 
-    /// The `--encoding` of the tokens, when one is given.
+    /// The `--encoding` of the tokens, unless it is `none`.
     func buildTokenEncoding(_ database: Database, name: String) throws {
-        guard let encoding else { return }
+        guard let encoding = tokenEncoding else { return }
         guard let parsed = VectorEncoding(encoding) else { throw ValidationError("--encoding: unknown encoding \(quote(encoding))") }
         try database.buildEncoding(collection: name, EncodingParameters(parsed), threads: threads)
     }

@@ -27,11 +27,11 @@ for round in $(seq "$rounds"); do
   echo "round $round/$rounds" >&2
   .build/release/quiver bench multivector --docs "$tokens/doc_tokens.npy" --doc-offsets "$tokens/doc_offsets.npy" \
       --queries "$tokens/query_tokens.npy" --query-offsets "$tokens/query_offsets.npy" --truth "$tokens/truth.ivecs" \
-      --qrels "$tokens/qrels.tsv" --pool-factor 1,2,3,4 --index hnsw --token-candidates 8,16,32 --oversample 4,10 --json \
+      --qrels "$tokens/qrels.tsv" --pool-factor 1,2,3,4 --index hnsw --token-candidates 8,16,32 --oversample 4,10 --encoding none --json \
     | python3 -c 'import json,sys; d=json.load(sys.stdin); d["round"]=int(sys.argv[1]); d["run"]="hnsw"; print(json.dumps(d))' "$round" >>"$results"
   .build/release/quiver bench multivector --docs "$tokens/doc_tokens.npy" --doc-offsets "$tokens/doc_offsets.npy" \
       --queries "$tokens/query_tokens.npy" --query-offsets "$tokens/query_offsets.npy" --truth "$tokens/truth.ivecs" \
-      --qrels "$tokens/qrels.tsv" --pool-factor 1,2 --index ivf --nlist 4096 --nprobe 2,4 --oversample 3,4 --passes 3 --pooling-lengths 128 --json \
+      --qrels "$tokens/qrels.tsv" --pool-factor 1,2 --index ivf --nlist 4096 --nprobe 2,4 --oversample 3,4 --encoding none --passes 3 --pooling-lengths 128 --json \
     | python3 -c 'import json,sys; d=json.load(sys.stdin); d["round"]=int(sys.argv[1]); d["run"]="ivf"; print(json.dumps(d))' "$round" >>"$results"
   .build/release/quiver bench multivector --docs "$tokens/doc_tokens.npy" --doc-offsets "$tokens/doc_offsets.npy" \
       --queries "$tokens/query_tokens.npy" --query-offsets "$tokens/query_offsets.npy" --truth "$tokens/truth.ivecs" \

@@ -1,5 +1,3 @@
-import CQuiverKernels
-
 /// Scratch memory for ``TokenPooling``, reused from one document to the next.
 ///
 /// Pooling a document of m unprotected tokens needs an m × m distance matrix and a few arrays
@@ -190,7 +188,7 @@ import CQuiverKernels
     /// the same operations in every lane and table, with no fused multiply-add, so equal tokens
     /// are at distance exactly 0, as in SciPy, and every machine pools alike.
     private func computeDistances(count: Int, dimensions: Int) {
-        let scratch = qv_pool_transposed_doubles(count, dimensions)
+        let scratch = Kernels.poolDistancesScratch(count: count, dimensions: dimensions)
         if scratch > transposedCapacity {
             // Safety: replaced while not in use.
             unsafe transposed.deallocate()
@@ -199,7 +197,8 @@ import CQuiverKernels
         }
         // Safety: coordinates hold count * dimensions doubles, squaredNorms count, distances
         // count², transposed the scratch the kernel asks for.
-        unsafe qv_pool_distances(coordinates, count, dimensions, squaredNorms, transposed, distances)
+        unsafe Kernels.poolDistances(coordinates: coordinates, count: count, dimensions: dimensions, norms: squaredNorms,
+                                     transposed: transposed, into: distances)
     }
 
     // MARK: Ward linkage

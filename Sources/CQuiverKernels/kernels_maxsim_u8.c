@@ -54,6 +54,10 @@ static qv_ms_query qv_ms_layout(const void *prepared, size_t nq, size_t n) {
     };
 }
 
+float qv_maxsim_u8_weight_step(const void *prepared, size_t nq, size_t n, size_t i) {
+    return i < nq ? qv_ms_layout(prepared, nq, n).scales[i] : 0;
+}
+
 size_t qv_maxsim_u8_query_bytes(size_t nq, size_t n) {
     const size_t tokens = qv_ms_groups(nq) * QV_MS_LANES;
     return qv_ms_groups(nq) * qv_ms_padded(n) * QV_MS_LANES + 12 * tokens;

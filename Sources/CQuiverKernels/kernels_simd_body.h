@@ -802,6 +802,9 @@ static float QV_FN(maxsim_f32)(const float *q, size_t nq, const void *const *tok
  * running maxima, up to 4 vectors (4 * QV_VW query tokens) per pass over the tokens, so a token
  * costs one list load and one or two vector loads for 12 to 32 query tokens. The row is in L2
  * (S is nlist x nq floats); the out-of-order core overlaps one token's loads with the next's.
+ * Even and odd tokens keep separate maxima, merged at the end (a maximum is exact, so the result
+ * is the same), so that a token's compare and select need not wait for the last token's: 330
+ * documents of 20 tokens, 12 query tokens, in L2: 9.0 -> 8.4 us.
  */
 
 /* x > m ? x : m lane by lane: a NaN in x never wins. */
@@ -815,17 +818,31 @@ static inline QV_ALWAYS_INLINE float QV_FN(interaction_pass)(const int G, float 
                                                              size_t nq, size_t g0,
                                                              const unsigned char *lists,
                                                              size_t count, uint32_t nlist) {
-    QV_VF a[4];
-    for (int g = 0; g < G; g++) a[g] = (QV_VF){0} - __builtin_inff();
+    QV_VF a[4], b[4];
+    for (int g = 0; g < G; g++) a[g] = b[g] = (QV_VF){0} - __builtin_inff();
     const unsigned char *base = (const unsigned char *)(s + g0 * QV_VW);
     const size_t row_bytes = nq * 4;
-    for (size_t j = 0; j < count; j++) {
+    size_t j = 0;
+    for (; j + 2 <= count; j += 2) {
+        uint32_t l0, l1;
+        memcpy(&l0, lists + 4 * j, 4);
+        memcpy(&l1, lists + 4 * j + 4, 4);
+        l0 = qv_le32(l0); l1 = qv_le32(l1);
+        const unsigned char *r0 = base + (size_t)(l0 < nlist ? l0 : nlist) * row_bytes;
+        const unsigned char *r1 = base + (size_t)(l1 < nlist ? l1 : nlist) * row_bytes;
+        for (int g = 0; g < G; g++) {
+            a[g] = QV_FN(max_keep)(QV_FN(load)(r0 + 4 * g * QV_VW), a[g]);
+            b[g] = QV_FN(max_keep)(QV_FN(load)(r1 + 4 * g * QV_VW), b[g]);
+        }
+    }
+    if (j < count) {
         uint32_t list;
         memcpy(&list, lists + 4 * j, 4);
         list = qv_le32(list);
         const unsigned char *row = base + (size_t)(list < nlist ? list : nlist) * row_bytes;
         for (int g = 0; g < G; g++) a[g] = QV_FN(max_keep)(QV_FN(load)(row + 4 * g * QV_VW), a[g]);
     }
+    for (int g = 0; g < G; g++) a[g] = QV_FN(max_keep)(b[g], a[g]);
     for (int g = 0; g < G; g++) {
         const size_t first = (g0 + g) * QV_VW;
         const size_t lanes = nq - first < QV_VW ? nq - first : QV_VW;

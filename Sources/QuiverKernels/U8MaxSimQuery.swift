@@ -40,6 +40,15 @@ import CQuiverKernels
         best.deallocate()
     }
 
+    /// Query token `i`'s weight step `a_i = max_d |w_id| / 63`: its weights are rounded to
+    /// multiples of it.
+    /// - Precondition: `i` is in `0..<queryCount`.
+    public func weightStep(ofToken i: Int) -> Float {
+        precondition((0..<queryCount).contains(i), "query token \(i) out of 0..<\(queryCount)")
+        // Safety: reads one float of the prepared layout.
+        return unsafe qv_maxsim_u8_weight_step(prepared, queryCount, dimensions, i)
+    }
+
     /// The approximate MaxSim score of a document of `count` tokens, token `j`'s u8 codes at
     /// `tokens[j]` (any alignment), or 0 when either count is 0.
     /// - Precondition: each address is readable for `dimensions` rounded up to 4 bytes (the

@@ -96,6 +96,19 @@ struct U8MaxSimTests {
         #expect(worst > 0, "the weights are quantised, so the scores differ from float MaxSim")
     }
 
+    @Test("each query token's weight step is its largest weight magnitude over 63; weights of zero step by 0")
+    func weightSteps() {
+        var random = SplitMix64(seed: 0x1A_0003)
+        let n = 37
+        var weights = (0..<5).map { _ in random.floats(n).map { $0 * 0.01 } }
+        weights[3] = [Float](repeating: 0, count: n)
+        let query = U8MaxSimQuery(weights: weights.flatMap { $0 }, biases: [Float](repeating: 0, count: 5), queryCount: 5, dimensions: n)
+        for (i, w) in weights.enumerated() {
+            #expect(query.weightStep(ofToken: i) == w.map { abs($0) }.max()! / 63, "token \(i)")
+        }
+        #expect(query.weightStep(ofToken: 3) == 0)
+    }
+
     @Test("nothing to score: no query tokens or no document tokens score 0")
     func empty() {
         #expect(Self.run(KernelSet(name: "dispatched"), weights: [], biases: [], codes: [[1, 2, 3, 4]], dimensions: 4) == 0)

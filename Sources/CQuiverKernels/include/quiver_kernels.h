@@ -222,6 +222,8 @@ void qv_dot_i8_panels(const float *queries, size_t nq, size_t q_stride, const in
  */
 size_t qv_maxsim_u8_query_bytes(size_t nq, size_t n);
 void qv_maxsim_u8_prepare(const float *weights, const float *biases, size_t nq, size_t n, void *prepared);
+/** Query token i's weight step a_i in a prepared query (0 when i >= nq). */
+float qv_maxsim_u8_weight_step(const void *prepared, size_t nq, size_t n, size_t i);
 
 /**
  * ~ MaxSim of the prepared query against a document of nt tokens, each an address of u8 codes

@@ -12,7 +12,8 @@ public struct SearchOptions: Sendable, Hashable {
     /// The shortlist holds `k × oversample` candidates before rescoring. 1...1,000. For a
     /// multi-vector collection whose tokens also have an int8 encoding, a shortlist of at least
     /// `3 × (k + ⌈k/2⌉)` documents (oversample 5 and up at k = 10) is first scored by MaxSim on
-    /// the int8 codes and only its best `k + ⌈k/2⌉` on the floats (docs/architecture.md, "Multi-vector collections").
+    /// the int8 codes and only its best `k` on the floats, with those of the next `⌈k/2⌉` within
+    /// the codes' error margin of the `k`-th (docs/architecture.md, "Multi-vector collections").
     public var oversample: Int
     /// Where candidates come from: the collection's encoding (by default, when it has one) or
     /// the float vectors.

@@ -394,7 +394,8 @@ struct MultiVectorTests {
             #expect((int8.meanSquaredError ?? 1) < 0.001)
             #expect(try c.encodingQuality(lists, queries: 50).recallOfCodes != nil)
         }
-        // A shortlist of 10 × 8 = 80 documents: the codes keep 10 + 5 of them for the floats.
+        // A shortlist of 10 × 8 = 80 documents: the codes keep 10 of them for the floats, and
+        // up to 5 more within their error margin of the 10th.
         var options = SearchOptions(candidates: .encoding(lists), oversample: 8, strategy: .index)
         options.nprobe = 4
         var withCodes: [[SearchResult]] = []

@@ -15,7 +15,7 @@ final class CodeMaxSimScorer {
     private let query: U8MaxSimQuery
     private let addresses = TokenAddresses()
     /// How far below the `k`-th best score on the codes a document may score and still be
-    /// rescored on the floats (``scoreErrorMargin(weights:queryCount:dimensions:)``).
+    /// rescored on the floats (``scoreErrorMargin(weights:steps:dimensions:)``).
     let margin: Float
 
     /// The int8 encoding of `snapshot` (a token space) that can score a shortlist: one over the

@@ -42,7 +42,7 @@ struct CodePassMarginTests {
             for _ in 0..<documentCount {
                 let codes = (0..<tokenCount).map { _ in (0..<n).map { _ in UInt8(truncatingIfNeeded: random.next()) } }
                 let tokens = codes.map { code in (0..<n).map { offsets[$0] + scales[$0] * Float(code[$0]) } }
-                let onCodes = codes.withUnsafeBufferPointers { prepared.score(tokens: $0, count: tokenCount) }
+                let onCodes = codes.withRowAddresses { prepared.score(tokens: $0, count: tokenCount) }
                 errors.append(onCodes - Kernels.maxSimReference(query: query, tokens: tokens).score)
             }
             var squares: Float = 0
@@ -63,8 +63,9 @@ struct CodePassMarginTests {
 }
 
 private extension Array where Element == [UInt8] {
-    /// The addresses of the rows, for the time of `body`.
-    func withUnsafeBufferPointers<R>(_ body: (UnsafePointer<UnsafeRawPointer>) -> R) -> R {
+    /// Each row copied with 4 bytes of slack (what the kernels may read past a row), and the
+    /// copies' addresses, for the time of `body`.
+    func withRowAddresses<R>(_ body: (UnsafePointer<UnsafeRawPointer>) -> R) -> R {
         let rows = map { row in
             let copy = UnsafeMutableRawPointer.allocate(byteCount: row.count + 4, alignment: 4)
             copy.initializeMemory(as: UInt8.self, repeating: 0, count: row.count + 4)

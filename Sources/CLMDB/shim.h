@@ -68,3 +68,24 @@ static inline long quiver_thread_major_faults(void) {
     return usage.ru_majflt;
 }
 #endif
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+/*
+ * glibc only: allocations of at least mmap_threshold bytes are mapped on their own (smaller ones
+ * come from the heap) and a free heap top is handed back to the system past trim_threshold
+ * bytes; glibc then stops adjusting both by itself. For LMDB's dirty pages, which a write
+ * transaction mallocs and its commit frees (Environment.keepFreedWriteMemory). Returns 1 when
+ * glibc took both settings, else 0 (always elsewhere, where it does nothing).
+ */
+static inline int quiver_keep_freed_memory(int mmap_threshold, int trim_threshold) {
+#if defined(__GLIBC__)
+    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1;
+#else
+    (void)mmap_threshold;
+    (void)trim_threshold;
+    return 0;
+#endif
+}

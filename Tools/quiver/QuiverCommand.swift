@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Quiver
 
 /// The `quiver` admin tool: create, import, query, inspect, verify, compact, export, bench and
 /// demo, on any store, through the public API only (as LMDB's `mdb_stat` uses only `lmdb.h`).
@@ -27,6 +28,9 @@ struct QuiverCommand: ParsableCommand {
     /// Replaces ArgumentParser's `main()` because its usage errors exit with 64 (`EX_USAGE`);
     /// Quiver's tool promises 2 for every kind of bad input.
     static func main() {
+        // Imports commit hundreds of MiB; LMDB's freed pages are reused rather than mapped
+        // afresh for every commit (`Database.tuneAllocatorForBulkWrites`).
+        Database.tuneAllocatorForBulkWrites()
         let status: Int32
         do {
             var command = try parseAsRoot()

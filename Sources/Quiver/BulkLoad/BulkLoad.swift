@@ -242,6 +242,9 @@ extension Database {
     /// first `committedRows` records of the load are in, none of the rest. With sequential or
     /// ascending integer keys, resume by loading from the first missing key.
     ///
+    /// A process that bulk-loads should call ``tuneAllocatorForBulkWrites()`` once before (the
+    /// `quiver` tool does): it about halves the time LMDB's commits spend copying their pages.
+    ///
     /// - Parameters:
     ///   - collection: the collection's name.
     ///   - count: the number of vectors.

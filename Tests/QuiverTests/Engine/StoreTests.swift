@@ -63,6 +63,31 @@ struct StoreTests {
         #expect(error?.code == .corrupted)
     }
 
+    @Test("with the allocator set for bulk writes (glibc), a bulk load still reads back whole")
+    func bulkLoadAfterAllocatorTuning() throws {
+        #if canImport(Glibc)
+        #expect(Database.tuneAllocatorForBulkWrites(), "glibc takes both settings")
+        #else
+        #expect(!Database.tuneAllocatorForBulkWrites())
+        #endif
+        let store = TemporaryStore()
+        let db = try store.open()
+        try db.createCollection("a", schema: CollectionSchema(vectors: .float32(dimensions: 128), metric: .l2))
+        // Blocks of pages past glibc's default mmap threshold, over several commits.
+        let count = 6_000
+        let vectors = (0..<count * 128).map { Float($0 % 251) }
+        try vectors.withUnsafeBufferPointer { try db.bulkLoad(into: "a", count: count, floats: $0, batchSize: 1_000) }
+        try db.read { tx in
+            let c = try tx.collection("a")
+            #expect(try c.count == count)
+            for key in [0, 999, 1_000, 5_999] {
+                let record = try c.get(.int(UInt64(key)))
+                #expect(record?.vector == Array(vectors[key * 128 ..< (key + 1) * 128]))
+            }
+        }
+        #expect(try db.verify().isEmpty)
+    }
+
     @Test func mapGrowsWithoutTheCallerSeeingIt() throws {
         let store = TemporaryStore()
         let db = try store.open(.init(initialMapSize: 1 << 20))

@@ -247,7 +247,7 @@ struct BenchMultiVectorCommand: ParsableCommand {
             let q = quality(run.results, truth: truth, relevant: relevant)
             let againstExact = zip(run.results, exact.results).map { recall($0.map(\.key), $1.map(\.key)) }.reduce(0, +) / Double(max(1, queries.count))
             fast.append(.object(fields + [
-                ("oversample", .number(options.oversample)),
+                ("oversample", options.oversample.map { .number($0) } ?? .null),
                 ("recall_at_\(k)", .rounded(q.recall, 4)),
                 ("recall_at_\(k)_vs_exact", .rounded(againstExact, 4)),
                 ("ndcg_at_\(k)", q.ndcg.map { .rounded($0, 4) } ?? .null),

@@ -38,7 +38,7 @@ struct BenchQueriesCommand: ParsableCommand {
     var candidates: String = "auto"
 
     @Option(help: "Candidates rescored per result.")
-    var oversample: Int = 4
+    var oversample: Int = SearchOptions.defaultOversample
 
     @Option(help: ArgumentHelp("IVF-PQ lists probed.", valueName: "n"))
     var nprobe: Int?

@@ -69,11 +69,11 @@ struct QueryCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "The shortlist holds k × this many candidates before rescoring (multi-vector with int8 token codes: at k = 10, 5 and up scores it on the codes first).",
+            "The shortlist holds k × this many candidates before rescoring (default 4; multi-vector with int8 token codes: 8, and at k = 10, 5 and up scores it on the codes first).",
             valueName: "n"
         )
     )
-    var oversample: Int = 4
+    var oversample: Int?
 
     @Option(help: ArgumentHelp("Where candidates come from: auto (the collection's encoding, if any), floats, int8, binary or pq<m>.", valueName: "source"))
     var candidates: String = "auto"

@@ -58,7 +58,7 @@ struct IndexSearch {
             // The codes that keep the floats are the full precision there is.
             rescores = (options.rescore || (header.space == .prefix && fullSearch)) && codebook.id != context.floatCodes?.id
         }
-        let shortlist = rescores ? max(k * options.oversample, k) : k
+        let shortlist = rescores ? max(k * options.denseOversample, k) : k
         var ef = max(requested ?? header.efSearch, shortlist)
         if plan == .twoHop { ef = min(ef * FilteredPlan.twoHopEfFactor, 100_000) }
         if plan == .postFilter, let filter {

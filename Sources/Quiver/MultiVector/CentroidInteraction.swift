@@ -165,7 +165,7 @@ extension MaxSimSearch {
         tokenLists.reserveCapacity(candidates.count)
         // Through the context's document lists: a B-tree lookup per document once per snapshot.
         for row in candidates { tokenLists.append(Document(row: row, tokens: try documentLists.live(row))) }
-        var shortlist = TopK(k: min(max(k, k * options.oversample), max(candidates.count, 1)))
+        var shortlist = TopK(k: min(max(k, k * shortlistOversample(options, context: context)), max(candidates.count, 1)))
         let noList = UInt32(nlist)
         for slot in 0..<tokenLists.count {
             if slot &+ 4 < tokenLists.count, let later = tokenLists[slot &+ 4].tokens.rows.baseAddress {

@@ -95,6 +95,15 @@ extension MaxSimSearch {
     /// it paid 1.10-1.31× at oversample 6 and 8 and nothing at 4 (docs/benchmarks.md).
     static let codeRescoreMinimum = 3
 
+    /// The oversampling of a search's shortlist: the option's, or by default
+    /// ``SearchOptions/defaultCodedTokenOversample`` when the tokens have int8 codes to score a
+    /// long shortlist on first, else ``SearchOptions/defaultOversample``.
+    func shortlistOversample(_ options: SearchOptions, context: SearchContext) -> Int {
+        if let oversample = options.oversample { return oversample }
+        return CodeMaxSimScorer.encoding(tokens, context: context) != nil
+            ? SearchOptions.defaultCodedTokenOversample : SearchOptions.defaultOversample
+    }
+
     /// The scorer of the first rescoring of a shortlist of `count` documents, on the token
     /// space's int8 codes; `nil` when it has none, or the shortlist is too short for the pass to
     /// pay (``codeRescoreMinimum``).

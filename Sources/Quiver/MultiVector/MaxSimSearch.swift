@@ -133,7 +133,7 @@ struct MaxSimSearch {
         }
         order.sort { $0.estimate > $1.estimate || ($0.estimate == $1.estimate && $0.document < $1.document) }
         let scorer = try scorer(context)
-        let cap = max(k, k * options.oversample)
+        let cap = max(k, k * shortlistOversample(options, context: context))
         var top = TopK(k: k)
         // With int8 codes of the tokens, the first `k × oversample` are scored on them first
         // (``codePass``), and the best of those on the floats. (The threshold stop below rarely

@@ -140,7 +140,7 @@ public struct CollectionReader {
             let head = try prefixQuery(query, prefix: prefix)
             let kernel = DistanceKernel.forFloats(metric: metric, prefix: true)
             guard options.rescore else { return try scanner.scan(query: head, components: prefix, kernel: kernel, rows: rows, k: k) }
-            let shortlist = try scanner.scan(query: head, components: prefix, kernel: kernel, rows: rows, k: k * options.oversample)
+            let shortlist = try scanner.scan(query: head, components: prefix, kernel: kernel, rows: rows, k: k * options.denseOversample)
             return try scanner.rescore(shortlist, query: full, k: k)
         case .multiVector:
             throw QuiverError(.invalidArgument, "this collection holds multi-vector documents: search(tokens:k:filter:options:)", collection: name)
@@ -150,7 +150,7 @@ public struct CollectionReader {
             guard keepsFloats && options.rescore && metric != .hamming else {
                 return try scanner.scan(query: words, components: words.count, kernel: .hamming, rows: rows, k: k)
             }
-            let shortlist = try scanner.scan(query: words, components: words.count, kernel: .hamming, rows: rows, k: k * options.oversample)
+            let shortlist = try scanner.scan(query: words, components: words.count, kernel: .hamming, rows: rows, k: k * options.denseOversample)
             return try scanner.rescore(shortlist, query: full, k: k)
         }
     }
@@ -205,7 +205,7 @@ public struct CollectionReader {
         // The codes that keep the floats are the full precision there is: nothing to rescore.
         let rescores = options.rescore && codebook.id != context.floatCodes?.id
         let shortlist = try scanner.scan(query: prepared, components: components, kernel: kernel, rows: rows,
-                                         k: rescores ? k * options.oversample : k, codes: codebook)
+                                         k: rescores ? k * options.denseOversample : k, codes: codebook)
         guard rescores else { return shortlist }
         return try scanner.rescore(shortlist, query: full, k: k)
     }
@@ -267,7 +267,7 @@ public struct CollectionReader {
             let lists = try IVFLists(snapshot: snapshot, codebook: codebook)
             let search = IVFSearch(lists: lists, metric: metric, values: context.listValues(lists))
             let shortlist = try search.run(query: q.baseAddress!, table: buffer, nprobe: options.nprobe ?? IVFSearch.defaultProbes(nlist: nlist),
-                                           rows: rows, shortlist: options.rescore ? k * options.oversample : k, scratch: buffer + pq.m * 256,
+                                           rows: rows, shortlist: options.rescore ? k * options.denseOversample : k, scratch: buffer + pq.m * 256,
                                            advice: &context.listAdvice)
             guard options.rescore else { return shortlist }
             return try ExactScanner(snapshot: snapshot, context: context).rescore(shortlist, query: full, k: k)
@@ -358,8 +358,8 @@ public struct CollectionReader {
 
     func checkK(_ k: Int, _ options: SearchOptions) throws {
         guard k >= 1, k <= 100_000 else { throw QuiverError(.invalidArgument, "k must be in 1...100000, got \(k)", collection: name) }
-        guard options.oversample >= 1, options.oversample <= 1_000 else {
-            throw QuiverError(.invalidArgument, "oversample must be in 1...1000, got \(options.oversample)", collection: name)
+        if let oversample = options.oversample, !(1...1_000).contains(oversample) {
+            throw QuiverError(.invalidArgument, "oversample must be in 1...1000, got \(oversample)", collection: name)
         }
         if let ef = options.efSearch, !(1...100_000).contains(ef) {
             throw QuiverError(.invalidArgument, "efSearch must be in 1...100000, got \(ef)", collection: name)

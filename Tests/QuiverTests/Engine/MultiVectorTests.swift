@@ -425,6 +425,47 @@ struct MultiVectorTests {
         #expect(agreement / Double(queries.count) >= 0.95)
     }
 
+    @Test("by default a shortlist is oversampled 8× when the tokens have int8 codes, else 4×")
+    func defaultOversample() throws {
+        let docs = Self.wordDocuments(300, seed: 31)
+        let queries = Self.wordDocuments(20, seed: 32, minTokens: 3, maxTokens: 20)
+        let (_, db) = try makeStore()
+        let lists = VectorEncoding.ivfpq(nlist: 32, m: 4)
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            for (i, d) in docs.enumerated() { try c.upsert(key: .int(UInt64(i)), tokens: d) }
+            try c.buildEncoding(EncodingParameters(lists))
+            try c.buildEncoding(.int8)
+        }
+        func options(_ oversample: Int?) -> SearchOptions {
+            var options = SearchOptions(candidates: .encoding(lists), oversample: oversample, strategy: .index)
+            options.nprobe = 1
+            return options
+        }
+        // For each query: whether the default found what `oversample` 4 finds, and what 8 finds.
+        func agreement() throws -> (four: Int, eight: Int) {
+            var four = 0, eight = 0
+            for query in queries {
+                let (automatic, x4, x8) = try db.read { tx in
+                    let c = try tx.collection("docs")
+                    return (try c.search(tokens: query, k: 10, options: options(nil)).map(\.key),
+                            try c.search(tokens: query, k: 10, options: options(4)).map(\.key),
+                            try c.search(tokens: query, k: 10, options: options(8)).map(\.key))
+                }
+                if automatic == x4 { four += 1 }
+                if automatic == x8 { eight += 1 }
+            }
+            return (four, eight)
+        }
+        let coded = try agreement()
+        #expect(coded.eight == queries.count)
+        #expect(coded.four < queries.count, "the data must tell 4 from 8")
+        try db.write { tx in try tx.collection("docs").dropEncoding(.int8) }
+        let plain = try agreement()
+        #expect(plain.four == queries.count)
+        #expect(plain.eight < queries.count, "the data must tell 4 from 8")
+    }
+
     @Test("bad input is refused with a typed error")
     func badInput() throws {
         let (_, db) = try makeStore()

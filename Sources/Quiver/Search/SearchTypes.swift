@@ -51,9 +51,9 @@ public struct SearchOptions: Sendable, Hashable {
     public static let defaultOversample = 4
     /// The oversampling of a multi-vector collection's shortlist by default when its tokens have
     /// an int8 encoding: scored on the codes first, twice the shortlist of the plain default
-    /// costs little (at most 14% of the queries/s, mostly within the noise) and finds more of the exact top k (recall@10
-    /// 0.90-0.96 at 4 against 0.95-0.99 at 8 on three token sets, pool factors 1-4;
-    /// docs/benchmarks.md, "Multi-vector").
+    /// costs little (at most 14% of the queries/s, mostly within the noise) and finds more of
+    /// the exact top k (recall@10 0.90-0.96 at 4 against 0.95-0.99 at 8 on three token sets,
+    /// pool factors 1-4; docs/benchmarks.md, "Multi-vector").
     public static let defaultCodedTokenOversample = 8
 
     /// Creates options; the defaults search the full vector, take candidates from the

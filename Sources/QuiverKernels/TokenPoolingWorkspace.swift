@@ -19,13 +19,20 @@
 ///    SciPy gets NaN; here it is 0.
 /// 3. The chain emits merges out of height order; SciPy sorts them by height with a stable
 ///    sort, so equal heights keep the order of emission. Here they are ordered by
-///    (height, emission index), which is the same order.
-/// 4. The first `m − clusters` merges of that order are applied, as `cut_tree(n_clusters:)`
-///    does, and each token's cluster follows from the slots merged (SciPy's `label` step
-///    renames the same unions). `fcluster(criterion='maxclust')` differs only when the height
-///    of the last merge applied ties with the next one: it cuts at a height, so it applies
-///    every tied merge and may leave fewer clusters than asked. The reference cases
-///    (`pooling-cases/cases.json`, "identical-tokens") keep exactly the count asked, as here.
+///    (height, emission index), which is the same order: the rows of SciPy's linkage matrix,
+///    which its `label` step numbers (row r creates cluster m + r; its children are the
+///    clusters holding its two slots, the smaller number on the left).
+/// 4. The first `m − clusters` merges are applied in the order `cut_tree(n_clusters:)` takes
+///    them, and each token's cluster follows from the slots merged. `cut_tree` does not take
+///    the rows in order: it lists the dendrogram's nodes breadth-first from the root (right
+///    child before left) and inserts each into a list sorted by height with
+///    `bisect.insort_left`, so among equal heights the node visited last comes first. Without
+///    ties that is the rows' order; with them (duplicate tokens, tokens on a grid) it decides
+///    which clusters remain, so ties are reordered the same way here.
+///    `fcluster(criterion='maxclust')` differs only when the height of the last merge applied
+///    ties with the next one: it cuts at a height, so it applies every tied merge and may
+///    leave fewer clusters than asked. The reference cases (`pooling-cases/cases.json`,
+///    "identical-tokens") keep exactly the count asked, as here.
 // Safety: the class owns its buffers, frees them in deinit, and indexes them only below the
 // capacities `reserve` allocated; none escapes.
 @safe public final class TokenPoolingWorkspace {
@@ -67,8 +74,17 @@
     private var alive: UnsafeMutablePointer<Int>
     /// The m − 1 merges, in the order the chain emits them.
     private var merges: UnsafeMutablePointer<Merge>
-    /// Merge indices, sorted by (height, emission index).
+    /// Merge indices, sorted by (height, emission index), then ties in `cut_tree`'s order.
     private var order: UnsafeMutablePointer<Int>
+    /// Union–find parents over the dendrogram's clusters (tokens 0..<m, then m + row), for
+    /// labelling the rows as SciPy does; 2m entries.
+    private var clusterParent: UnsafeMutablePointer<Int>
+    /// Each row's children (smaller cluster, larger cluster); 2m entries.
+    private var children: UnsafeMutablePointer<Int>
+    /// Each row's position in the breadth-first walk from the root.
+    private var visits: UnsafeMutablePointer<Int>
+    /// The breadth-first walk's queue of clusters; 2m entries.
+    private var queue: UnsafeMutablePointer<Int>
     /// Union–find parents over the slots, then each slot's root.
     private var parent: UnsafeMutablePointer<Int>
     /// Each root's output cluster, or −1.
@@ -87,6 +103,10 @@
         unsafe alive = .allocate(capacity: 0)
         unsafe merges = .allocate(capacity: 0)
         unsafe order = .allocate(capacity: 0)
+        unsafe clusterParent = .allocate(capacity: 0)
+        unsafe children = .allocate(capacity: 0)
+        unsafe visits = .allocate(capacity: 0)
+        unsafe queue = .allocate(capacity: 0)
         unsafe parent = .allocate(capacity: 0)
         unsafe clusterOfRoot = .allocate(capacity: 0)
     }
@@ -103,6 +123,10 @@
         unsafe alive.deallocate()
         unsafe merges.deallocate()
         unsafe order.deallocate()
+        unsafe clusterParent.deallocate()
+        unsafe children.deallocate()
+        unsafe visits.deallocate()
+        unsafe queue.deallocate()
         unsafe parent.deallocate()
         unsafe clusterOfRoot.deallocate()
     }
@@ -127,6 +151,14 @@
             unsafe merges = .allocate(capacity: count)
             unsafe order.deallocate()
             unsafe order = .allocate(capacity: count)
+            unsafe clusterParent.deallocate()
+            unsafe clusterParent = .allocate(capacity: 2 * count)
+            unsafe children.deallocate()
+            unsafe children = .allocate(capacity: 2 * count)
+            unsafe visits.deallocate()
+            unsafe visits = .allocate(capacity: count)
+            unsafe queue.deallocate()
+            unsafe queue = .allocate(capacity: 2 * count)
             unsafe parent.deallocate()
             unsafe parent = .allocate(capacity: count)
             unsafe clusterOfRoot.deallocate()
@@ -303,12 +335,13 @@
 
     // MARK: The cut
 
-    /// Sorts the merges by (height, emission index) and unions the slots of the first
+    /// Orders the merges as `cut_tree` takes them and unions the slots of the first
     /// `mergeCount`, leaving each slot's root in `parent`.
     private func applyLowestMerges(count: Int, merging mergeCount: Int) {
         let mergeTotal = count - 1
         for k in 0..<mergeTotal { unsafe order[k] = k }
         sortOrderByHeight(count: mergeTotal)
+        orderTiesAsCutTree(count: count)
         for slot in 0..<count { unsafe parent[slot] = slot }
         for rank in 0..<mergeCount {
             let merge = unsafe merges[order[rank]]
@@ -317,6 +350,73 @@
             unsafe parent[Swift.max(rootFirst, rootSecond)] = Swift.min(rootFirst, rootSecond)
         }
         for slot in 0..<count { unsafe parent[slot] = find(slot) }
+    }
+
+    /// Reorders each run of merges of equal height (in `order`, sorted by height) as
+    /// `cut_tree` takes them: the one visited last by a breadth-first walk from the root, right
+    /// child first, comes first. The rows are labelled as SciPy's `label` labels them.
+    private func orderTiesAsCutTree(count: Int) {
+        let mergeTotal = count - 1
+        var tied = false
+        for rank in 1..<Swift.max(1, mergeTotal) where unsafe merges[order[rank]].height == merges[order[rank - 1]].height {
+            tied = true
+            break
+        }
+        guard tied else { return }
+        for cluster in 0..<(2 * count - 1) { unsafe clusterParent[cluster] = cluster }
+        for rank in 0..<mergeTotal {
+            let merge = unsafe merges[order[rank]]
+            let a = findCluster(merge.first), b = findCluster(merge.second)
+            unsafe children[2 * rank] = Swift.min(a, b)
+            unsafe children[2 * rank + 1] = Swift.max(a, b)
+            unsafe clusterParent[a] = count + rank
+            unsafe clusterParent[b] = count + rank
+        }
+        var head = 0, tail = 1, visited = 0
+        unsafe queue[0] = count + mergeTotal - 1
+        while head < tail {
+            let cluster = unsafe queue[head]
+            head += 1
+            guard cluster >= count else { continue }
+            let rank = cluster - count
+            unsafe visits[rank] = visited
+            visited += 1
+            unsafe queue[tail] = children[2 * rank + 1]
+            unsafe queue[tail + 1] = children[2 * rank]
+            tail += 2
+        }
+        // Each run of equal heights, by descending visit (insertion sort: runs are short but
+        // for duplicate tokens, and a run of r costs O(r²) ≤ the chain's O(m²)).
+        var start = 0
+        while start < mergeTotal {
+            var end = start + 1
+            while end < mergeTotal, unsafe merges[order[end]].height == merges[order[start]].height { end += 1 }
+            if end - start > 1 {
+                for i in (start + 1)..<end {
+                    let (merge, visit) = unsafe (order[i], visits[i])
+                    var j = i
+                    while j > start, unsafe visits[j - 1] < visit {
+                        unsafe order[j] = order[j - 1]
+                        unsafe visits[j] = visits[j - 1]
+                        j -= 1
+                    }
+                    unsafe order[j] = merge
+                    unsafe visits[j] = visit
+                }
+            }
+            start = end
+        }
+    }
+
+    /// The root of `cluster` among the dendrogram's clusters, halving the path on the way.
+    @inline(__always)
+    private func findCluster(_ cluster: Int) -> Int {
+        var cluster = cluster
+        while unsafe clusterParent[cluster] != cluster {
+            unsafe clusterParent[cluster] = clusterParent[clusterParent[cluster]]
+            cluster = unsafe clusterParent[cluster]
+        }
+        return cluster
     }
 
     /// Whether merge `a` comes before merge `b`: lower height, then earlier emission (the

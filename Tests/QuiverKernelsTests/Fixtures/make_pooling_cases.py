@@ -105,6 +105,14 @@ def edge_cases():
     e = np.eye(4)
     cases.append(("zero-mean", [e[0], e[1], -e[1]], [(1, 2), (0, 2), (0, 3)]))
     cases.append(("random-n128-d8", unit_rows(rng, 128, 8), standard))
+    # Ties decide which clusters remain, and cut_tree takes tied merges in its own order (the
+    # dendrogram breadth-first from the root, the last visited first), not the linkage rows'.
+    ties = np.random.default_rng(7)
+    three = unit_rows(ties, 3, 8)
+    cases.append(("duplicate-clusters", three[ties.integers(0, 3, 40)], standard + [(0, 7), (3, 3)]))
+    cases.append(("grid-ties", np.round(ties.standard_normal((33, 2))), standard + [(0, 7), (3, 3)]))
+    mixed = np.vstack([unit_rows(ties, 4, 16)[ties.integers(0, 4, 16)], unit_rows(ties, 16, 16)])
+    cases.append(("duplicates-and-distinct", mixed[ties.permutation(32)], standard))
     return cases
 
 

@@ -345,11 +345,11 @@
         for slot in 0..<count { unsafe parent[slot] = slot }
         for rank in 0..<mergeCount {
             let merge = unsafe merges[order[rank]]
-            let rootFirst = find(merge.first)
-            let rootSecond = find(merge.second)
+            let rootFirst = root(merge.first, in: parent)
+            let rootSecond = root(merge.second, in: parent)
             unsafe parent[Swift.max(rootFirst, rootSecond)] = Swift.min(rootFirst, rootSecond)
         }
-        for slot in 0..<count { unsafe parent[slot] = find(slot) }
+        for slot in 0..<count { unsafe parent[slot] = root(slot, in: parent) }
     }
 
     /// Reorders each run of merges of equal height (in `order`, sorted by height) as
@@ -366,7 +366,7 @@
         for cluster in 0..<(2 * count - 1) { unsafe clusterParent[cluster] = cluster }
         for rank in 0..<mergeTotal {
             let merge = unsafe merges[order[rank]]
-            let a = findCluster(merge.first), b = findCluster(merge.second)
+            let a = root(merge.first, in: clusterParent), b = root(merge.second, in: clusterParent)
             unsafe children[2 * rank] = Swift.min(a, b)
             unsafe children[2 * rank + 1] = Swift.max(a, b)
             unsafe clusterParent[a] = count + rank
@@ -408,17 +408,6 @@
         }
     }
 
-    /// The root of `cluster` among the dendrogram's clusters, halving the path on the way.
-    @inline(__always)
-    private func findCluster(_ cluster: Int) -> Int {
-        var cluster = cluster
-        while unsafe clusterParent[cluster] != cluster {
-            unsafe clusterParent[cluster] = clusterParent[clusterParent[cluster]]
-            cluster = unsafe clusterParent[cluster]
-        }
-        return cluster
-    }
-
     /// Whether merge `a` comes before merge `b`: lower height, then earlier emission (the
     /// order of SciPy's stable sort).
     @inline(__always)
@@ -455,15 +444,16 @@
         }
     }
 
-    /// Returns the root of `slot`'s set, halving the path on the way.
+    /// Returns the root of `element`'s set in the union–find forest `parents`, halving the
+    /// path on the way.
     @inline(__always)
-    private func find(_ slot: Int) -> Int {
-        var slot = slot
-        while unsafe parent[slot] != slot {
-            unsafe parent[slot] = parent[parent[slot]]
-            slot = unsafe parent[slot]
+    private func root(_ element: Int, in parents: UnsafeMutablePointer<Int>) -> Int {
+        var element = element
+        while unsafe parents[element] != element {
+            unsafe parents[element] = parents[parents[element]]
+            element = unsafe parents[element]
         }
-        return slot
+        return element
     }
 
     // MARK: Means

@@ -61,6 +61,25 @@ struct MultiVectorTests {
         return (store, db)
     }
 
+    /// The IVF lists of ``makeCodedListsStore(seed:)``.
+    static let codedLists = VectorEncoding.ivfpq(nlist: 32, m: 4)
+
+    /// A store of 300 word documents (keys 0..<300) with IVF lists of their tokens
+    /// (``codedLists``) and int8 codes of them, and 20 queries; documents and queries from
+    /// `seed` and `seed + 1`.
+    func makeCodedListsStore(seed: UInt64) throws -> (TemporaryStore, Database, [[[Float]]], [[[Float]]]) {
+        let docs = Self.wordDocuments(300, seed: seed)
+        let queries = Self.wordDocuments(20, seed: seed + 1, minTokens: 3, maxTokens: 20)
+        let (store, db) = try makeStore()
+        try db.write { tx in
+            let c = try tx.collection("docs")
+            for (i, d) in docs.enumerated() { try c.upsert(key: .int(UInt64(i)), tokens: d) }
+            try c.buildEncoding(EncodingParameters(Self.codedLists))
+            try c.buildEncoding(.int8)
+        }
+        return (store, db, docs, queries)
+    }
+
     @Test("upsert, get and reopen keep the (normalised) tokens and metadata")
     func roundTrip() throws {
         let docs = Self.documents(20, seed: 1)
@@ -366,16 +385,8 @@ struct MultiVectorTests {
 
     @Test("with int8 codes of the tokens the IVF path scores its shortlist on them first, kept current by writes, and rescores the best on the floats")
     func ivfPathWithCodeRescoring() throws {
-        let docs = Self.wordDocuments(300, seed: 23)
-        let queries = Self.wordDocuments(20, seed: 24, minTokens: 3, maxTokens: 20)
-        let (_, db) = try makeStore()
-        let lists = VectorEncoding.ivfpq(nlist: 32, m: 4)
-        try db.write { tx in
-            let c = try tx.collection("docs")
-            for (i, d) in docs.enumerated() { try c.upsert(key: .int(UInt64(i)), tokens: d) }
-            try c.buildEncoding(EncodingParameters(lists))
-            try c.buildEncoding(.int8)
-        }
+        let (_, db, docs, queries) = try makeCodedListsStore(seed: 23)
+        let lists = Self.codedLists
         // Documents written after the builds: their codes are written at flush (the lists
         // take them at the next build, so they are found by tokens already listed).
         try db.write { tx in
@@ -427,16 +438,8 @@ struct MultiVectorTests {
 
     @Test("by default a shortlist is oversampled 8× when the tokens have int8 codes, else 4×")
     func defaultOversample() throws {
-        let docs = Self.wordDocuments(300, seed: 31)
-        let queries = Self.wordDocuments(20, seed: 32, minTokens: 3, maxTokens: 20)
-        let (_, db) = try makeStore()
-        let lists = VectorEncoding.ivfpq(nlist: 32, m: 4)
-        try db.write { tx in
-            let c = try tx.collection("docs")
-            for (i, d) in docs.enumerated() { try c.upsert(key: .int(UInt64(i)), tokens: d) }
-            try c.buildEncoding(EncodingParameters(lists))
-            try c.buildEncoding(.int8)
-        }
+        let (_, db, _, queries) = try makeCodedListsStore(seed: 31)
+        let lists = Self.codedLists
         func options(_ oversample: Int?) -> SearchOptions {
             var options = SearchOptions(candidates: .encoding(lists), oversample: oversample, strategy: .index)
             options.nprobe = 1

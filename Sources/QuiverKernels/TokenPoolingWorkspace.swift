@@ -354,15 +354,41 @@
 
     /// Reorders each run of merges of equal height (in `order`, sorted by height) as
     /// `cut_tree` takes them: the one visited last by a breadth-first walk from the root, right
-    /// child first, comes first. The rows are labelled as SciPy's `label` labels them.
+    /// child first, comes first. Nothing to do when no two heights tie (the usual case).
     private func orderTiesAsCutTree(count: Int) {
         let mergeTotal = count - 1
-        var tied = false
-        for rank in 1..<Swift.max(1, mergeTotal) where unsafe merges[order[rank]].height == merges[order[rank - 1]].height {
-            tied = true
-            break
+        guard (1..<mergeTotal).contains(where: { rank in unsafe height(at: rank) == height(at: rank - 1) }) else { return }
+        visitRowsBreadthFirst(count: count)
+        // Each run of equal heights, by descending visit (insertion sort: runs are short but
+        // for duplicate tokens, and a run of r costs O(r²) ≤ the chain's O(m²)).
+        var start = 0
+        while start < mergeTotal {
+            var end = start + 1
+            while end < mergeTotal, height(at: end) == height(at: start) { end += 1 }
+            for i in (start + 1)..<Swift.max(start + 1, end) {
+                let (merge, visit) = unsafe (order[i], visits[i])
+                var j = i
+                while j > start, unsafe visits[j - 1] < visit {
+                    unsafe order[j] = order[j - 1]
+                    unsafe visits[j] = visits[j - 1]
+                    j -= 1
+                }
+                unsafe order[j] = merge
+                unsafe visits[j] = visit
+            }
+            start = end
         }
-        guard tied else { return }
+    }
+
+    /// The height of the merge at `rank` in `order`.
+    @inline(__always)
+    private func height(at rank: Int) -> Double { unsafe merges[order[rank]].height }
+
+    /// Labels the rows of `order` as SciPy's `label` does (row r creates cluster `count + r`;
+    /// its children are the clusters holding its two slots, smaller first) and writes each
+    /// row's position in a breadth-first walk from the root, right child first, to `visits`.
+    private func visitRowsBreadthFirst(count: Int) {
+        let mergeTotal = count - 1
         for cluster in 0..<(2 * count - 1) { unsafe clusterParent[cluster] = cluster }
         for rank in 0..<mergeTotal {
             let merge = unsafe merges[order[rank]]
@@ -384,27 +410,6 @@
             unsafe queue[tail] = children[2 * rank + 1]
             unsafe queue[tail + 1] = children[2 * rank]
             tail += 2
-        }
-        // Each run of equal heights, by descending visit (insertion sort: runs are short but
-        // for duplicate tokens, and a run of r costs O(r²) ≤ the chain's O(m²)).
-        var start = 0
-        while start < mergeTotal {
-            var end = start + 1
-            while end < mergeTotal, unsafe merges[order[end]].height == merges[order[start]].height { end += 1 }
-            if end - start > 1 {
-                for i in (start + 1)..<end {
-                    let (merge, visit) = unsafe (order[i], visits[i])
-                    var j = i
-                    while j > start, unsafe visits[j - 1] < visit {
-                        unsafe order[j] = order[j - 1]
-                        unsafe visits[j] = visits[j - 1]
-                        j -= 1
-                    }
-                    unsafe order[j] = merge
-                    unsafe visits[j] = visit
-                }
-            }
-            start = end
         }
     }
 
